@@ -1,0 +1,1 @@
+"""shopfloor core: the contracts every other package imports."""

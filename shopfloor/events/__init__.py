@@ -1,0 +1,277 @@
+"""Event contracts: the envelope, every event type, and the one parser everybody uses.
+
+``parse_event(raw)`` turns bytes from MQTT or Kafka into a typed, frozen event, or raises
+:class:`EventError` naming the field and the reason. That error is what the bridge writes to the
+dead-letter topic, so its ``kind`` is a small stable vocabulary.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Final
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from shopfloor.events._base import (
+    SCHEMA_VERSION,
+    EventBase,
+    Ident,
+    Model,
+    UtcDatetime,
+    new_event_id,
+    utcnow,
+)
+from shopfloor.events.machine import (
+    MachineCounterEvent,
+    MachineCounterPayload,
+    MachineProcessEvent,
+    MachineProcessPayload,
+    MachineState,
+    MachineStateEvent,
+    MachineStatePayload,
+    ProcessValue,
+    Unit,
+)
+from shopfloor.events.mes import (
+    PauseReason,
+    WoFinishedEvent,
+    WoFinishedPayload,
+    WoPausedEvent,
+    WoPausedPayload,
+    WoReportedEvent,
+    WoReportedPayload,
+    WoResumedEvent,
+    WoResumedPayload,
+    WoStartedEvent,
+    WoStartedPayload,
+)
+from shopfloor.events.node import (
+    NodeBirthEvent,
+    NodeBirthPayload,
+    NodeDeathEvent,
+    NodeDeathPayload,
+    NodeKind,
+)
+from shopfloor.events.orders import (
+    OperationSpec,
+    OrderApprovedEvent,
+    OrderCancelledEvent,
+    OrderCancelledPayload,
+    OrderChangedEvent,
+    OrderChangedPayload,
+    OrderCreatedEvent,
+    OrderLine,
+    OrderPayload,
+    OrderStatus,
+    WoReleasedEvent,
+    WoReleasedPayload,
+)
+from shopfloor.events.planning import (
+    AlertClearedEvent,
+    AlertClearedPayload,
+    AlertKind,
+    AlertRaisedEvent,
+    AlertRaisedPayload,
+    Audience,
+    BottleneckClearedEvent,
+    BottleneckClearedPayload,
+    BottleneckDetectedEvent,
+    BottleneckDetectedPayload,
+    OperationMove,
+    SchedulePublishedEvent,
+    SchedulePublishedPayload,
+)
+
+Event = Annotated[
+    MachineStateEvent
+    | MachineCounterEvent
+    | MachineProcessEvent
+    | WoStartedEvent
+    | WoReportedEvent
+    | WoPausedEvent
+    | WoResumedEvent
+    | WoFinishedEvent
+    | OrderCreatedEvent
+    | OrderApprovedEvent
+    | OrderChangedEvent
+    | OrderCancelledEvent
+    | WoReleasedEvent
+    | BottleneckDetectedEvent
+    | BottleneckClearedEvent
+    | SchedulePublishedEvent
+    | AlertRaisedEvent
+    | AlertClearedEvent
+    | NodeBirthEvent
+    | NodeDeathEvent,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
+
+EVENT_CLASSES: Final[dict[str, type[EventBase]]] = {
+    cls.model_fields["type"].default: cls
+    for cls in (
+        MachineStateEvent,
+        MachineCounterEvent,
+        MachineProcessEvent,
+        WoStartedEvent,
+        WoReportedEvent,
+        WoPausedEvent,
+        WoResumedEvent,
+        WoFinishedEvent,
+        OrderCreatedEvent,
+        OrderApprovedEvent,
+        OrderChangedEvent,
+        OrderCancelledEvent,
+        WoReleasedEvent,
+        BottleneckDetectedEvent,
+        BottleneckClearedEvent,
+        SchedulePublishedEvent,
+        AlertRaisedEvent,
+        AlertClearedEvent,
+        NodeBirthEvent,
+        NodeDeathEvent,
+    )
+}
+"""Event type name -> model class."""
+
+MAX_EVENT_BYTES: Final = 64 * 1024
+"""Largest serialized event accepted; a real event is well under 4 KiB."""
+
+
+class ErrorKind(StrEnum):
+    """Why a message was rejected: stable names for dead-letter reasons and metrics."""
+
+    OVERSIZED = "oversized"
+    NOT_JSON = "not_json"
+    UNKNOWN_TYPE = "unknown_type"
+    MISSING_FIELD = "missing_field"
+    NAIVE_DATETIME = "naive_datetime"
+    WRONG_UNIT = "wrong_unit"
+    INVALID = "invalid"
+
+
+class EventError(ValueError):
+    """A message that is not a valid event; ``field`` is a dotted path, ``reason`` plain words."""
+
+    def __init__(self, kind: ErrorKind, field: str, reason: str) -> None:
+        self.kind = kind
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{kind.value}: {field or '<message>'}: {reason}")
+
+
+def _classify(error: Any) -> ErrorKind:
+    kind = str(error["type"])
+    loc = tuple(str(part) for part in error["loc"])
+    if kind == "json_invalid" or kind == "model_attributes_type":
+        return ErrorKind.NOT_JSON
+    if kind == "union_tag_invalid":
+        return ErrorKind.UNKNOWN_TYPE
+    if kind in ("missing", "union_tag_not_found"):
+        return ErrorKind.MISSING_FIELD
+    if kind == "timezone_aware":
+        return ErrorKind.NAIVE_DATETIME
+    if kind == "enum" and loc and loc[-1] == "unit":
+        return ErrorKind.WRONG_UNIT
+    return ErrorKind.INVALID
+
+
+def _field_path(error: Any) -> str:
+    loc = [str(part) for part in error["loc"]]
+    # Drop the discriminator tag pydantic puts in the location (e.g. 'machine.state').
+    if loc and loc[0] in EVENT_CLASSES:
+        loc = loc[1:]
+    if error["type"] == "union_tag_not_found":
+        return "type"
+    return ".".join(loc)
+
+
+def parse_event(raw: bytes | str, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
+    """Parse one JSON message into an event, or raise :class:`EventError` with field and reason."""
+    size = len(raw.encode() if isinstance(raw, str) else raw)
+    if size > max_bytes:
+        raise EventError(ErrorKind.OVERSIZED, "", f"message of {size} bytes exceeds the limit of {max_bytes}")
+    try:
+        return EVENT_ADAPTER.validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        kind = _classify(first)
+        field = _field_path(first)
+        reason = str(first["msg"])
+        if kind is ErrorKind.UNKNOWN_TYPE:
+            reason = f"unknown event type {first.get('ctx', {}).get('tag')!r}"
+        raise EventError(kind, field, reason) from None
+
+
+def serialize_event(event: EventBase) -> bytes:
+    return event.to_json()
+
+
+__all__ = [
+    "EVENT_ADAPTER",
+    "EVENT_CLASSES",
+    "MAX_EVENT_BYTES",
+    "SCHEMA_VERSION",
+    "AlertClearedEvent",
+    "AlertClearedPayload",
+    "AlertKind",
+    "AlertRaisedEvent",
+    "AlertRaisedPayload",
+    "Audience",
+    "BottleneckClearedEvent",
+    "BottleneckClearedPayload",
+    "BottleneckDetectedEvent",
+    "BottleneckDetectedPayload",
+    "ErrorKind",
+    "Event",
+    "EventBase",
+    "EventError",
+    "Ident",
+    "MachineCounterEvent",
+    "MachineCounterPayload",
+    "MachineProcessEvent",
+    "MachineProcessPayload",
+    "MachineState",
+    "MachineStateEvent",
+    "MachineStatePayload",
+    "Model",
+    "NodeBirthEvent",
+    "NodeBirthPayload",
+    "NodeDeathEvent",
+    "NodeDeathPayload",
+    "NodeKind",
+    "OperationMove",
+    "OperationSpec",
+    "OrderApprovedEvent",
+    "OrderCancelledEvent",
+    "OrderCancelledPayload",
+    "OrderChangedEvent",
+    "OrderChangedPayload",
+    "OrderCreatedEvent",
+    "OrderLine",
+    "OrderPayload",
+    "OrderStatus",
+    "PauseReason",
+    "ProcessValue",
+    "SchedulePublishedEvent",
+    "SchedulePublishedPayload",
+    "Unit",
+    "UtcDatetime",
+    "WoFinishedEvent",
+    "WoFinishedPayload",
+    "WoPausedEvent",
+    "WoPausedPayload",
+    "WoReleasedEvent",
+    "WoReleasedPayload",
+    "WoReportedEvent",
+    "WoReportedPayload",
+    "WoResumedEvent",
+    "WoResumedPayload",
+    "WoStartedEvent",
+    "WoStartedPayload",
+    "new_event_id",
+    "parse_event",
+    "serialize_event",
+    "utcnow",
+]
