@@ -147,3 +147,8 @@ def route(mqtt: str, event: EventBase) -> Route:
 def route_event(event: EventBase) -> Route:
     """Kafka topic and key for an event produced directly to Kafka (no MQTT hop)."""
     return Route(kafka_topic_for(str(getattr(event, "type"))), event.key)  # noqa: B009
+
+
+def topic_name(topic: KafkaTopic, prefix: str = "") -> str:
+    """The Kafka topic's name in a deployment whose settings give ``topic_prefix``."""
+    return f"{prefix}{topic.value}"

@@ -1,0 +1,41 @@
+"""The ``shopfloor`` command. Each concern adds its own typer app here.
+
+The core never imports a subsystem at module level: subsystem commands are registered by name and
+imported only when the command line asks for them, so ``shopfloor --help`` stays fast and the core
+stays free of subsystem dependencies.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(help="shopfloor: real-time shop-floor telemetry and rescheduling.", no_args_is_help=True)
+
+# name -> (module with a typer app called `app`, help text). Core commands and subsystem commands.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "stack": ("shopfloor.stack.cli", "Run the local stack: Kafka, PostgreSQL, Mosquitto."),
+    "db": ("shopfloor.db.cli", "Database migrations."),
+    "plant": ("shopfloor.plant.cli", "Inspect a plant model YAML."),
+    "topics": ("shopfloor.kafka.cli", "Create and list the Kafka topics."),
+    "sim": ("edge.sim.cli", "Simulate a plant and publish its events over MQTT."),
+    "edge": ("edge.cli", "Run edge agents: bridge, scan-gun agent, PLC gateway."),
+    "schedule": ("rescheduler.cli", "Solve schedules and run the rescheduler service."),
+}
+
+
+def _register() -> None:
+    for name, (module, help_text) in COMMANDS.items():
+        try:
+            sub = importlib.import_module(module).app
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and module.startswith(exc.name):
+                continue  # that concern is not built yet
+            raise
+        app.add_typer(sub, name=name, help=help_text)
+
+
+def main() -> None:
+    _register()
+    app()

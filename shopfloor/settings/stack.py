@@ -1,0 +1,21 @@
+"""Local stack settings (``SHOPFLOOR_STACK_*``): where the servers keep data and logs, and their ports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shopfloor.settings._base import PROJECT_ROOT, Settings, settings_config
+
+
+class StackSettings(Settings):
+    model_config = settings_config("stack")
+
+    state_dir: Path = PROJECT_ROOT / ".state"
+    kafka_port: int = 19092
+    kafka_controller_port: int = 19093
+    kafka_heap: str = "512m"
+    # Directory with the Kafka jars fetched by infra/install.sh (mvn dependency:copy-dependencies).
+    kafka_libs: Path = PROJECT_ROOT / ".state" / "kafka-libs"
+    pg_port: int = 15432
+    mqtt_port: int = 11883
+    start_timeout_s: float = 90.0
