@@ -20,7 +20,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plant": ("shopfloor.plant.cli", "Inspect a plant model YAML."),
     "topics": ("shopfloor.kafka.cli", "Create and list the Kafka topics."),
     "sim": ("edge.sim.cli", "Simulate a plant and publish its events over MQTT."),
-    "edge": ("edge.cli", "Run edge agents: bridge, scan-gun agent, PLC gateway."),
+    "bridge": ("edge.bridge.cli", "Move MQTT messages into Kafka, dead-lettering invalid ones."),
+    "scan": ("edge.scan.cli", "Scan-gun agent: barcode scans to work-order events."),
+    "plc": ("edge.plc.cli", "PLC gateway: poll Modbus TCP / OPC UA and publish machine events."),
     "schedule": ("rescheduler.cli", "Solve schedules and run the rescheduler service."),
 }
 
