@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Base64Bytes, Field
+from pydantic import ConfigDict, Field
 
 from shopfloor.events import Model, UtcDatetime
 
 
 class DeadLetter(Model):
-    original: Base64Bytes
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
+
+    original: bytes
     # Where the message came from: an MQTT topic (edge) or a Kafka topic (stream processors).
     source_topic: Annotated[str, Field(max_length=1024)]
     # Stable reason code: an ``ErrorKind`` value, or ``topic`` for a message on the wrong topic.
