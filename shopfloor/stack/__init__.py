@@ -1,0 +1,1 @@
+"""The local stack: Kafka, PostgreSQL and Mosquitto run from a private state directory."""
