@@ -1,0 +1,1 @@
+"""The rescheduler service: triggers from Kafka, replans from the database, plans, diffs and alerts."""
