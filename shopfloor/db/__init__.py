@@ -1,0 +1,1 @@
+"""Database access: connection pool, versioned migrations, time partitions, bulk writes, current state."""
