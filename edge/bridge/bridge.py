@@ -1,0 +1,283 @@
+"""The bridge: MQTT QoS 1 in, Kafka out, and the MQTT acknowledgement only once Kafka has the message.
+
+Threads, and who does what:
+- paho's network thread runs :meth:`Bridge._on_message`: parse, route, ``produce()`` (non-blocking).
+- our poll thread runs ``producer.poll()``, which calls the delivery callbacks; they ``ack()`` the MQTT
+  message. paho's ``ack`` only appends a PUBACK to a deque and wakes the network thread, so acking from
+  here is safe and never waits on the network thread (no deadlock when that thread is blocked).
+- An ack is for one connection: after a reconnect, the broker re-sends every unacknowledged message and
+  may reuse packet ids, so a late ack from the old connection could acknowledge a different, undelivered
+  message. Each message carries the connection generation it came on; stale acks are dropped (the
+  re-sent copy is produced again and acknowledged; the duplicate is removed downstream by ``event_id``).
+
+Nothing is lost: a message is acknowledged only after Kafka (acks=all, idempotent) confirmed it or its
+dead letter. A crash leaves the rest unacknowledged in the broker's persistent session, which re-sends
+them, in order, to the restarted bridge. Per partition, the idempotent producer keeps produce order.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, cast
+
+import paho.mqtt.client as mqtt
+from confluent_kafka import KafkaError, Message, Producer
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from edge.bridge.config import BridgeConfig
+from edge.bridge.metrics import BridgeMetrics
+from edge.bridge.routing import Forward, Headers, Reject, dead_letter, dead_letter_headers, decide
+from shopfloor.settings import KafkaSettings, MqttSettings
+from shopfloor.topics import KafkaTopic, topic_name
+
+log = logging.getLogger(__name__)
+
+# Kafka refused an event for good (too large for the topic, not authorised...): it is dead-lettered.
+KAFKA_REASON = "kafka"
+
+
+def producer_config(kafka: KafkaSettings, config: BridgeConfig) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": kafka.bootstrap_servers,
+        "client.id": f"{kafka.client_id}-bridge-{config.bridge_id}",
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": config.linger_ms,
+        # Never give up on a message while Kafka is away: it stays unacknowledged in MQTT meanwhile,
+        # and the broker's receive window (receive_maximum) stops the flow instead of dropping.
+        "message.timeout.ms": 0,
+        "compression.type": "lz4",
+    }
+
+
+class Bridge:
+    def __init__(
+        self,
+        config: BridgeConfig,
+        mqtt_settings: MqttSettings,
+        kafka_settings: KafkaSettings,
+        metrics: BridgeMetrics | None = None,
+    ) -> None:
+        self.config = config
+        self.mqtt_settings = mqtt_settings
+        self.metrics = metrics if metrics is not None else BridgeMetrics(config.bridge_id)
+        self.subscription = config.subscription(mqtt_settings.enterprise, mqtt_settings.site)
+        self.ready = threading.Event()  # set once subscribed
+        self.failed = threading.Event()  # set on a fatal producer error: exit and let a restart recover
+        self._topics = {topic: topic_name(topic, kafka_settings.topic_prefix) for topic in KafkaTopic}
+        self._deadletter_topic = self._topics[KafkaTopic.DEADLETTER]
+        self._producer = Producer({**producer_config(kafka_settings, config), "error_cb": self._on_kafka_error})
+        self._closing = False
+        self._generation = 0  # bumped on every (dis)connection; guarded by _ack_lock for ackers
+        self._ack_lock = threading.Lock()
+        self._stop_polling = threading.Event()
+        self._poller = threading.Thread(target=self._poll_loop, name=f"bridge-{config.bridge_id}-poll", daemon=True)
+        self._client = self._make_client()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Connect, subscribe, and return once the subscription is granted."""
+        self._poller.start()
+        settings = self.mqtt_settings
+        if self.config.mqtt_protocol == "5":
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = self.config.session_expiry_s
+            props.ReceiveMaximum = self.config.receive_maximum
+            props.MaximumPacketSize = self.config.max_packet_bytes
+            self._client.connect(
+                settings.host, settings.port, settings.keepalive_s, clean_start=False, properties=props
+            )
+        else:
+            self._client.connect(settings.host, settings.port, settings.keepalive_s)
+        self._client.loop_start()
+        if not self.ready.wait(timeout):
+            self.stop(timeout=1.0)
+            raise TimeoutError(f"bridge {self.config.bridge_id} not subscribed within {timeout} s")
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """Graceful stop: take no more messages, flush Kafka, ack what it delivered, disconnect.
+
+        Returns how many produced messages were still undelivered (0 on a clean stop); those, and any
+        message that arrived meanwhile, stay unacknowledged and come back to the next session.
+        """
+        self._closing = True
+        self._stop_polling.set()
+        if self._poller.is_alive():
+            self._poller.join()
+        # Delivery callbacks now run here, in flush; they queue PUBACKs ahead of the DISCONNECT below.
+        undelivered = self._producer.flush(timeout)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._producer.close()
+        self.metrics.up.set(0)
+        if undelivered:
+            log.warning("bridge %s stopped with %d messages undelivered", self.config.bridge_id, undelivered)
+        return undelivered
+
+    # -- MQTT side (network thread) -------------------------------------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        v5 = self.config.mqtt_protocol == "5"
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.config.client_id,
+            protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
+            clean_session=None if v5 else False,
+            manual_ack=True,
+        )
+        settings = self.mqtt_settings
+        if settings.username is not None:
+            password = settings.password.get_secret_value() if settings.password is not None else None
+            client.username_pw_set(settings.username, password)
+        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        client.on_socket_open = _no_delay
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        return client
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: ReasonCode, _p: Any) -> None:
+        if reason.is_failure:
+            log.error("bridge %s: MQTT connect refused: %s", self.config.bridge_id, reason)
+            return
+        with self._ack_lock:
+            self._generation += 1
+        log.info("bridge %s connected (session present: %s)", self.config.bridge_id, flags.session_present)
+        # retainHandling=1: retained births only on a new subscription, not on every restart.
+        if self.config.mqtt_protocol == "5":
+            client.subscribe(self.subscription, options=SubscribeOptions(qos=1, retainHandling=1))
+        else:
+            client.subscribe(self.subscription, qos=1)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: list[ReasonCode], _p: Any) -> None:
+        if any(reason.is_failure for reason in reasons):
+            log.error("bridge %s: subscription to %s refused: %s", self.config.bridge_id, self.subscription, reasons)
+            return
+        self.metrics.up.set(1)
+        log.info("bridge %s subscribed to %s", self.config.bridge_id, self.subscription)
+        self.ready.set()
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
+        with self._ack_lock:
+            self._generation += 1
+        self.metrics.up.set(0)
+        if not self._closing:
+            log.warning("bridge %s disconnected (%s); reconnecting", self.config.bridge_id, reason)
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        if self._closing:
+            return  # left unacknowledged: the broker re-sends it to the next session
+        received = time.perf_counter()
+        self.metrics.taken += 1
+        self.metrics.received.inc()
+        topic = msg.topic
+        payload = cast(bytes, msg.payload)  # paho slices its read buffer: always bytes
+        decision = decide(topic, payload)
+        if isinstance(decision, Forward):
+            kafka_topic = self._topics[decision.topic]
+            delivered = partial(
+                self._on_delivered,
+                self._generation,
+                msg.mid,
+                msg.qos,
+                received,
+                decision.event_ts,
+                topic,
+                payload,
+            )
+            self._produce(kafka_topic, payload, decision.key, decision.headers, delivered)
+        else:
+            self._dead_letter(self._generation, msg.mid, msg.qos, received, topic, payload, decision)
+
+    def _dead_letter(
+        self, generation: int, mid: int, qos: int, received: float, topic: str, payload: bytes, reject: Reject
+    ) -> None:
+        record = dead_letter(topic, payload, reject, self.config.bridge_id, datetime.now(UTC))
+        delivered = partial(self._on_dead_lettered, generation, mid, qos, received, reject.reason_kind)
+        self._produce(self._deadletter_topic, record.to_json(), topic, dead_letter_headers(topic, reject), delivered)
+
+    def _produce(self, topic: str, value: bytes, key: str, headers: Headers, callback: Any) -> None:
+        while True:
+            try:
+                self._producer.produce(topic, value, key, on_delivery=callback, headers=headers)
+                return
+            except BufferError:
+                # Local queue full (Kafka slow or away): wait here, which stops reading MQTT; the
+                # broker holds the rest. The poll thread keeps draining meanwhile.
+                time.sleep(0.005)
+
+    # -- Kafka side (poll thread, or the stopping thread during flush) --------------------------------
+
+    def _poll_loop(self) -> None:
+        poll = self._producer.poll
+        while not self._stop_polling.is_set():
+            poll(0.05)
+
+    def _ack(self, generation: int, mid: int, qos: int) -> None:
+        with self._ack_lock:
+            if generation == self._generation:
+                rc = self._client.ack(mid, qos)
+                if rc is not MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    log.warning("bridge %s: ack of mid %d failed: %s", self.config.bridge_id, mid, rc)
+
+    def _on_delivered(
+        self,
+        generation: int,
+        mid: int,
+        qos: int,
+        received: float,
+        event_ts: float | None,
+        mqtt_topic: str,
+        payload: bytes,
+        err: KafkaError | None,
+        msg: Message,
+    ) -> None:
+        if err is not None:
+            # Only permanent errors get here (message.timeout.ms is infinite): keep the event, as a dead letter.
+            log.error("bridge %s: Kafka refused an event from %s: %s", self.config.bridge_id, mqtt_topic, err)
+            reject = Reject(KAFKA_REASON, "", f"Kafka refused the event: {err.str()}")
+            self._dead_letter(generation, mid, qos, received, mqtt_topic, payload, reject)
+            return
+        self._ack(generation, mid, qos)
+        metrics = self.metrics
+        metrics.finished += 1
+        metrics.produced_to(msg.topic() or "").inc()
+        metrics.delivery_latency.observe(time.perf_counter() - received)
+        if event_ts is not None:
+            metrics.event_latency.observe(time.time() - event_ts)
+
+    def _on_dead_lettered(
+        self, generation: int, mid: int, qos: int, received: float, reason: str, err: KafkaError | None, _m: Message
+    ) -> None:
+        if err is not None:
+            # Left unacknowledged: the broker re-sends it after the next reconnect.
+            log.error("bridge %s: dead letter not delivered: %s", self.config.bridge_id, err)
+            self.metrics.delivery_failed.inc()
+            return
+        self._ack(generation, mid, qos)
+        self.metrics.finished += 1
+        self.metrics.dead_lettered_for(reason).inc()
+        self.metrics.delivery_latency.observe(time.perf_counter() - received)
+
+    def _on_kafka_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            log.critical("bridge %s: fatal Kafka producer error: %s", self.config.bridge_id, err)
+            self.failed.set()
+        else:
+            log.warning("bridge %s: Kafka: %s", self.config.bridge_id, err)
+
+
+def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:
+    # PUBACKs are tiny; without this, Nagle holds them back and the broker's window stalls.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
