@@ -12,8 +12,10 @@ class MqttSettings(Settings):
 
     host: str = "127.0.0.1"
     port: int = 11883
-    username: str | None = None
-    password: SecretStr | None = None
+    # The service account of the local stack's broker (read/write under shopfloor/v1/#); a broker that
+    # allows anonymous clients ignores it.
+    username: str | None = "shopfloor"
+    password: SecretStr | None = SecretStr("shopfloor")
     enterprise: str = "acme"
     site: str = "plant1"
     keepalive_s: int = 30

@@ -17,5 +17,9 @@ class StackSettings(Settings):
     # Directory with the Kafka jars fetched by infra/install.sh (mvn dependency:copy-dependencies).
     kafka_libs: Path = PROJECT_ROOT / ".state" / "kafka-libs"
     pg_port: int = 15432
+    # PostgreSQL server binaries (Debian's postgresql-15 package).
+    pg_bin_dir: Path = Path("/usr/lib/postgresql/15/bin")
     mqtt_port: int = 11883
+    # Edge-node MQTT accounts and the line each may publish under (see shopfloor.stack.mqtt_accounts).
+    mqtt_nodes_file: Path = PROJECT_ROOT / "infra" / "mosquitto" / "nodes.yaml"
     start_timeout_s: float = 90.0

@@ -175,3 +175,32 @@ class MosquittoServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def mqtt_login_ok(port: int, username: str | None, password: str | None, *, host: str = "127.0.0.1") -> bool:
+    """True when the broker accepts an MQTT CONNECT with these credentials (CONNACK success)."""
+    import paho.mqtt.client as mqtt  # imported here: only health checks need paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    outcome: list[bool] = []
+
+    def on_connect(client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
+        outcome.append(not getattr(reason, "is_failure", True))
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.on_connect = on_connect
+    if username is not None:
+        client.username_pw_set(username, password)
+    try:
+        client.connect(host, port, keepalive=10)
+        wait_until(lambda: bool(outcome) or client.loop(timeout=0.1) != mqtt.MQTT_ERR_SUCCESS, 5.0, interval=0)
+    except OSError:
+        return False
+    finally:
+        client.disconnect()
+        client.loop(timeout=0.1)
+        # paho leaves the socket to the garbage collector after a refused CONNECT; close it now.
+        sock = client.socket()
+        if sock is not None:
+            sock.close()
+    return outcome == [True]

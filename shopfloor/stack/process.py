@@ -114,13 +114,24 @@ def kill(pid: int, *, marker: str, pgid: int | None = None) -> None:
     if pgid is None:
         stat = _proc_stat(pid)
         pgid = int(stat[3]) if stat else pid
-    with contextlib.suppress(ProcessLookupError):
-        if pgid not in (os.getpgrp(), 0, 1):
+    # Children first: PostgreSQL's backends sit in process groups of their own.
+    for child in [*children(pid), pid]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+    if pgid not in (os.getpgrp(), 0, 1):
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGKILL)
-        else:
-            os.kill(pid, signal.SIGKILL)
     if not wait_until(lambda: _gone(pid, marker), 10.0):
         raise StackError(f"process {pid} survived SIGKILL")
+
+
+def children(pid: int) -> list[int]:
+    """Pids whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))) is not None and stat[1] == str(pid):
+            found.append(int(entry.name))
+    return found
 
 
 def _gone(pid: int, marker: str) -> bool:
