@@ -1,0 +1,179 @@
+"""Build the CP-SAT model of a `Problem` (the staged search lives in `rescheduler.model.cpsat`).
+
+Encoding, chosen to stay fast at 400 operations:
+- one start/end pair per operation; per eligible machine an optional interval sharing that start/end with
+  a presence literal, exactly one presence per operation (a single eligible machine: a plain interval);
+- unavailability and frozen work are merged into fixed intervals on each machine's NoOverlap, so new
+  work never overlaps (nor spans) them; frozen operations are constants, not variables;
+- rush reserve: a non-reserve-eligible operation placed on a reserved workcenter must lie within one day
+  (a boolean per candidate day), and per day the sum of those durations stays under the day's limit
+  (see `rescheduler.model.calendar`). That is a sound restriction of the exact per-day overlap rule the
+  checker enforces: an operation wholly inside a day overlaps exactly that day by its duration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from rescheduler.model import calendar
+from rescheduler.model.problem import Job, Operation, OpKey, Problem, ScheduledOp
+
+LinearExpr = cp_model.LinearExprT
+
+
+@dataclass
+class BuiltModel:
+    model: cp_model.CpModel
+    horizon: int
+    starts: dict[OpKey, cp_model.IntVar] = field(default_factory=dict)
+    presence: dict[OpKey, dict[str, cp_model.IntVar]] = field(default_factory=dict)
+    durations: dict[OpKey, dict[str, int]] = field(default_factory=dict)
+    frozen: list[ScheduledOp] = field(default_factory=list)
+    job_ends: dict[str, LinearExpr] = field(default_factory=dict)
+    objectives: dict[str, LinearExpr] = field(default_factory=dict)
+
+
+def safe_horizon(problem: Problem) -> int:
+    """An end time by which every operation fits even one after another after all fixed events."""
+    fixed = [0, *(j.release for j in problem.jobs), *(u.end for u in problem.unavailability)]
+    fixed += [f.end for f in calendar.frozen_ops(problem)]
+    work = sum(max(op.durations.values()) for _, op in problem.operations() if op.frozen is None)
+    return max(fixed) + work
+
+
+def build(problem: Problem, horizon: int, *, with_stability: bool, move_cost: int) -> BuiltModel:
+    model = cp_model.CpModel()
+    built = BuiltModel(model=model, horizon=horizon, frozen=calendar.frozen_ops(problem))
+    intervals: dict[str, list[cp_model.IntervalVar]] = {m: [] for m in problem.machines}
+    for m, ivs in calendar.blocked(problem).items():
+        for k, (lo, hi) in enumerate(ivs):
+            intervals[m].append(model.new_fixed_size_interval_var(lo, hi - lo, f"blocked_{m}_{k}"))
+    for job in problem.jobs:
+        _add_job(built, job, intervals)
+    for machine_intervals in intervals.values():
+        if len(machine_intervals) > 1:
+            model.add_no_overlap(machine_intervals)
+    _add_rush_reserve(built, problem)
+    _add_objectives(built, problem, with_stability=with_stability, move_cost=move_cost)
+    return built
+
+
+def _add_job(built: BuiltModel, job: Job, intervals: dict[str, list[cp_model.IntervalVar]]) -> None:
+    model = built.model
+    previous_end: LinearExpr = 0
+    for op in job.operations:
+        key = (job.id, op.seq)
+        built.durations[key] = dict(op.durations)
+        if op.frozen is not None:
+            # a fact: constant placement; precedence into a frozen op is not a decision, so not constrained
+            previous_end = op.frozen.end
+            continue
+        start = _add_operation(built, key, op, max(0, job.release), intervals)
+        model.add(start >= previous_end)
+        previous_end = _end_expr(built, key)
+    built.job_ends[job.id] = previous_end
+
+
+def _add_operation(
+    built: BuiltModel, key: OpKey, op: Operation, earliest: int, intervals: dict[str, list[cp_model.IntervalVar]]
+) -> cp_model.IntVar:
+    model, name = built.model, f"{key[0]}_{key[1]}"
+    shortest = min(op.durations.values())
+    start = model.new_int_var(earliest, max(earliest, built.horizon - shortest), f"s_{name}")
+    built.starts[key] = start
+    lits: dict[str, cp_model.IntVar] = {}
+    if len(op.durations) == 1:
+        ((machine, dur),) = op.durations.items()
+        lit = model.new_constant(1)
+        intervals[machine].append(model.new_fixed_size_interval_var(start, dur, f"i_{name}_{machine}"))
+        lits[machine] = lit
+    else:
+        for machine, dur in op.durations.items():
+            lit = model.new_bool_var(f"p_{name}_{machine}")
+            intervals[machine].append(
+                model.new_optional_fixed_size_interval_var(start, dur, lit, f"i_{name}_{machine}")
+            )
+            lits[machine] = lit
+        model.add_exactly_one(lits.values())
+    built.presence[key] = lits
+    return start
+
+
+def _end_expr(built: BuiltModel, key: OpKey) -> LinearExpr:
+    durs = built.durations[key]
+    if len(durs) == 1:
+        return built.starts[key] + next(iter(durs.values()))
+    return built.starts[key] + sum(d * built.presence[key][m] for m, d in durs.items())
+
+
+def _add_rush_reserve(built: BuiltModel, problem: Problem) -> None:
+    if not problem.reserves:
+        return
+    model = built.model
+    down = calendar.unavailable(problem)
+    normal = calendar.normal_jobs(problem)
+    days = calendar.days_until(problem, built.horizon)
+    for reserve in problem.reserves:
+        usage: dict[int, list[LinearExpr]] = {d: [] for d in days}
+        for key, lits in built.presence.items():
+            if key[0] not in normal:
+                continue
+            for machine in set(lits) & set(reserve.machines):
+                dur = built.durations[key][machine]
+                if dur == 0:
+                    continue
+                day_lits = []
+                for d in days:
+                    lo, hi = calendar.day_window(problem, d)
+                    if hi - lo < dur:
+                        continue
+                    z = model.new_bool_var(f"day_{key[0]}_{key[1]}_{machine}_{d}")
+                    model.add(built.starts[key] >= lo).only_enforce_if(z)
+                    model.add(built.starts[key] <= hi - dur).only_enforce_if(z)
+                    day_lits.append(z)
+                    usage[d].append(dur * z)
+                model.add(sum(day_lits) == lits[machine])
+        for d in days:
+            frozen_use = calendar.reserve_usage(problem, reserve, d, built.frozen, normal)
+            limit = max(calendar.reserve_limit(problem, reserve, d, down), frozen_use)
+            if usage[d]:
+                model.add(sum(usage[d]) <= limit - frozen_use)
+
+
+def _add_objectives(built: BuiltModel, problem: Problem, *, with_stability: bool, move_cost: int) -> None:
+    model, horizon = built.model, built.horizon
+    makespan = model.new_int_var(0, max(horizon, *(f.end for f in built.frozen), 0), "makespan")
+    tardiness: list[LinearExpr] = []
+    for job in problem.jobs:
+        end = built.job_ends[job.id]
+        model.add(makespan >= end)
+        if job.due is not None and job.weight > 0:
+            late = model.new_int_var(0, max(0, horizon - job.due), f"late_{job.id}")
+            model.add(late >= end - job.due)
+            tardiness.append(job.weight * late)
+    built.objectives["tardiness"] = sum(tardiness)
+    built.objectives["makespan"] = makespan
+    if with_stability and problem.previous:
+        built.objectives["stability"] = _stability(built, problem, move_cost)
+
+
+def _stability(built: BuiltModel, problem: Problem, move_cost: int) -> LinearExpr:
+    """move_cost per operation moved (machine or start changed) + total absolute start shift in minutes."""
+    model, terms = built.model, []
+    for prev in problem.previous:
+        start = built.starts.get(prev.key)
+        if start is None:
+            continue  # frozen or not in this problem
+        moved = model.new_bool_var(f"moved_{prev.job}_{prev.seq}")
+        lit = built.presence[prev.key].get(prev.machine)
+        if lit is None:
+            model.add(moved == 1)
+        else:
+            model.add_implication(~moved, lit)
+        model.add(start == prev.start).only_enforce_if(~moved)
+        shift = model.new_int_var(0, built.horizon + abs(prev.start), f"shift_{prev.job}_{prev.seq}")
+        model.add_abs_equality(shift, start - prev.start)
+        terms.append(move_cost * moved + shift)
+    return sum(terms)

@@ -1,0 +1,97 @@
+"""Calendar arithmetic shared by the CP-SAT model, the dispatch rules and the checker.
+
+Days: day k covers [day_origin + k * day_minutes, day_origin + (k + 1) * day_minutes), clipped to t >= 0
+(the past is not plannable capacity). A day's available minutes on a machine are its minutes minus the
+machine's unavailability. The rush reserve's limit for a workcenter and a day is
+floor((1 - share) * available machine-minutes of the workcenter that day); usage is the exact overlap of
+non-reserve-eligible operations with the day. Frozen operations count as usage too; if frozen work alone
+already exceeds the limit, the limit becomes that frozen usage (past facts must not make a plan infeasible).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+
+from rescheduler.model.problem import Problem, RushReserve, ScheduledOp
+
+Interval = tuple[int, int]
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sorted, disjoint, non-empty union of half-open intervals."""
+    out: list[list[int]] = []
+    for start, end in sorted(i for i in intervals if i[1] > i[0]):
+        if out and start <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return [(s, e) for s, e in out]
+
+
+def overlap(a: Interval, b: Interval) -> int:
+    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def unavailable(problem: Problem) -> dict[str, list[Interval]]:
+    """Machine -> merged unavailability intervals."""
+    raw: dict[str, list[Interval]] = defaultdict(list)
+    for u in problem.unavailability:
+        raw[u.machine].append((u.start, u.end))
+    return {m: merge(iv) for m, iv in raw.items()}
+
+
+def frozen_ops(problem: Problem) -> list[ScheduledOp]:
+    return [
+        ScheduledOp(job=job.id, seq=op.seq, machine=op.frozen.machine, start=op.frozen.start, end=op.frozen.end)
+        for job, op in problem.operations()
+        if op.frozen is not None
+    ]
+
+
+def blocked(problem: Problem) -> dict[str, list[Interval]]:
+    """Machine -> merged intervals a new (non-frozen) operation may not overlap: unavailability and frozen work."""
+    raw: dict[str, list[Interval]] = defaultdict(list)
+    for m, ivs in unavailable(problem).items():
+        raw[m].extend(ivs)
+    for f in frozen_ops(problem):
+        raw[f.machine].append((f.start, f.end))
+    return {m: merge(iv) for m, iv in raw.items()}
+
+
+def day_window(problem: Problem, day: int) -> Interval:
+    start = problem.day_origin + day * problem.day_minutes
+    return (max(0, start), start + problem.day_minutes)
+
+
+def days_until(problem: Problem, end: int) -> list[int]:
+    """Indices of the days that intersect [0, end)."""
+    if end <= 0:
+        return []
+    return list(range(0, (end - problem.day_origin - 1) // problem.day_minutes + 1))
+
+
+def available_minutes(window: Interval, down: list[Interval]) -> int:
+    return (window[1] - window[0]) - sum(overlap(window, d) for d in down)
+
+
+def reserve_limit(problem: Problem, reserve: RushReserve, day: int, down: dict[str, list[Interval]]) -> int:
+    """Machine-minutes normal operations may use on the workcenter that day (before the frozen-work floor)."""
+    window = day_window(problem, day)
+    avail = sum(available_minutes(window, down.get(m, [])) for m in reserve.machines)
+    # a tiny epsilon so that e.g. 0.85 * 1000 = 850 is not floored to 849 by float error
+    return math.floor((1.0 - reserve.share) * avail + 1e-9)
+
+
+def normal_jobs(problem: Problem) -> set[str]:
+    return {j.id for j in problem.jobs if not j.reserve_eligible}
+
+
+def reserve_usage(
+    problem: Problem, reserve: RushReserve, day: int, ops: Iterable[ScheduledOp], normal: set[str]
+) -> int:
+    """Exact overlap of normal (non-reserve-eligible) operations on the workcenter with the day."""
+    window = day_window(problem, day)
+    machines = set(reserve.machines)
+    return sum(overlap(window, (o.start, o.end)) for o in ops if o.machine in machines and o.job in normal)
