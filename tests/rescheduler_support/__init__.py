@@ -1,0 +1,1 @@
+"""Test helpers of the rescheduler tests: real SMTP and webhook receivers."""
