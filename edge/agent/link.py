@@ -1,0 +1,258 @@
+"""The sender: drains the outbox over one MQTT connection at a time, in order, with a bounded window.
+
+Each connection gets a fresh paho client driven by its own network thread (``client.loop``), and paho's
+automatic reconnect is never used: paho would re-send its in-memory in-flight messages on reconnect,
+unmarked and outside our control. Instead, when a connection ends its client is dropped, and the next
+connection re-reads the outbox from its oldest row, marking everything queued before that connection
+as historical. Rows leave the outbox only on PUBACK, so at-least-once holds across outages and
+restarts; consumers de-duplicate on ``event_id``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+from edge.buffer import OutboxQueue
+from shopfloor.settings import MqttSettings
+
+log = logging.getLogger(__name__)
+
+Message = tuple[str, bytes]
+"""An MQTT topic and its payload."""
+
+# 20-100 in flight keeps paho at full speed; more costs throughput (measured with mosquitto 2.0).
+DEFAULT_WINDOW = 100
+
+
+@dataclass(eq=False)
+class _Session:
+    """One connection: its client and which of its message ids stand for which outbox rows."""
+
+    client: mqtt.Client
+    seq: int  # of this connection's birth and death
+    historical_upto: int = 0
+    cursor: int = 0
+    inflight: dict[int, int] = field(default_factory=dict)  # mid -> row id; sender thread only
+    acked: deque[int] = field(default_factory=deque)  # mids from PUBACKs; appended by the network thread
+    connected: threading.Event = field(default_factory=threading.Event)
+    lost: threading.Event = field(default_factory=threading.Event)
+
+
+class MqttLink:
+    """Owns the sender thread. ``birth(seq)`` / ``death(seq, reason)`` build the node's lifecycle messages."""
+
+    def __init__(
+        self,
+        queue: OutboxQueue,
+        settings: MqttSettings,
+        client_id: str,
+        *,
+        birth: Callable[[int], Message],
+        death: Callable[[int, str], Message],
+        historical: Callable[[bytes], bytes],
+        window: int = DEFAULT_WINDOW,
+        reconnect_min_s: float = 0.2,
+        reconnect_max_s: float = 2.0,
+        connect_timeout_s: float = 10.0,
+    ) -> None:
+        self.queue = queue
+        self.settings = settings
+        self.client_id = client_id
+        self._birth = birth
+        self._death = death
+        self._historical = historical
+        self.window = window
+        self.reconnect_min_s = reconnect_min_s
+        self.reconnect_max_s = reconnect_max_s
+        self.connect_timeout_s = connect_timeout_s
+        self.sent = 0
+        self.connections = 0
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._drained = threading.Condition()
+        self._connected = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._session_seq: int | None = None
+        self._close_reason = "graceful shutdown"
+
+    # -- control (any thread) -----------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("already started")
+        self._thread = threading.Thread(target=self._run, name=f"mqtt-sender-{self.client_id}", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def wait_drained(self, timeout: float) -> bool:
+        """True once the outbox is empty; rows are deleted on PUBACK, so empty means acknowledged."""
+        with self._drained:
+            return self._drained.wait_for(lambda: self.queue.rows == 0, timeout)
+
+    def stop(self, reason: str = "graceful shutdown", timeout: float = 5.0) -> None:
+        """Publish the death message (if connected), disconnect, and join the threads."""
+        self._close_reason = reason
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # -- sender thread ------------------------------------------------------------------------------
+    def _run(self) -> None:
+        backoff = self.reconnect_min_s
+        while not self._stopping.is_set():
+            session = self._open()
+            if session is None:
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, self.reconnect_max_s)
+                continue
+            backoff = self.reconnect_min_s
+            try:
+                self._pump(session)
+            except Exception:
+                log.exception("sender of %s failed; reconnecting", self.client_id)
+            finally:
+                self._close(session)
+
+    def _open(self) -> _Session | None:
+        # A seq is spent per connection that succeeds, not per attempt: the birth and the will share it.
+        if self._session_seq is None:
+            self._session_seq = self.queue.next_seq()
+        seq = self._session_seq
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=mqtt.MQTTv311,
+            clean_session=True,
+            reconnect_on_failure=False,
+        )
+        # The window is enforced here; a paho limit as well would make paho hold messages back and send
+        # them later from its own thread, overtaking order with the ones published meanwhile.
+        client.max_inflight_messages_set(0)
+        if self.settings.username:
+            password = self.settings.password.get_secret_value() if self.settings.password else None
+            client.username_pw_set(self.settings.username, password)
+        will_topic, will_payload = self._death(seq, "connection lost")
+        client.will_set(will_topic, will_payload, qos=1, retain=False)
+        session = _Session(client, seq)
+        client.on_connect = lambda _c, _u, _f, rc, _p: self._on_connect(session, rc)
+        client.on_disconnect = lambda _c, _u, _f, _rc, _p: self._on_lost(session)
+        client.on_publish = lambda _c, _u, mid, _rc, _p: self._on_publish(session, mid)
+        try:
+            client.connect(self.settings.host, self.settings.port, self.settings.keepalive_s)
+        except OSError as exc:
+            log.info("%s cannot reach MQTT %s:%s: %s", self.client_id, self.settings.host, self.settings.port, exc)
+            client._reset_sockets()  # close the socket pair now: unclosed sockets warn at GC
+            return None
+        # paho's own thread, so that publish() from the sender thread only queues packets (with no loop
+        # thread paho writes from the calling thread too, and two unlocked writers reorder packets).
+        client.loop_start()
+        deadline = time.monotonic() + self.connect_timeout_s
+        while not session.connected.is_set():
+            if session.lost.is_set() or self._stopping.is_set() or time.monotonic() > deadline:
+                break
+            session.connected.wait(0.1)
+        ok = session.connected.is_set() and not session.lost.is_set()
+        if not ok:
+            self._close(session)
+            return None
+        self.connections += 1
+        # The first connection of this process replays as historical only what a previous process
+        # left behind; later connections replay everything queued before they came up.
+        session.historical_upto = self.queue.max_id_at_open if self.connections == 1 else self.queue.max_id()
+        self._session_seq = None
+        topic, payload = self._birth(seq)
+        info = client.publish(topic, payload, qos=1, retain=True)
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self._close(session)
+            return None
+        self._connected.set()
+        return session
+
+    def _pump(self, session: _Session) -> None:
+        while not self._stopping.is_set() and not session.lost.is_set():
+            self._wake.wait(0.5)
+            self._wake.clear()
+            self._settle(session)
+            self._fill(session)
+
+    def _fill(self, session: _Session) -> None:
+        room = self.window - len(session.inflight)
+        if room <= 0:
+            return
+        for row in self.queue.read_after(session.cursor, room):
+            payload = row.payload
+            if row.is_event and row.id <= session.historical_upto:
+                payload = self._historical(payload)
+            info = session.client.publish(row.topic, payload, qos=1)
+            if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                # NO_CONN: the connection dropped under us; the row stays queued for the next one.
+                session.lost.set()
+                return
+            session.inflight[info.mid] = row.id
+            session.cursor = row.id
+
+    def _settle(self, session: _Session) -> None:
+        """Delete the rows whose PUBACK arrived."""
+        rows: list[int] = []
+        while session.acked:
+            row_id = session.inflight.pop(session.acked.popleft(), None)
+            if row_id is not None:  # None: the birth or death message, not a queued row
+                rows.append(row_id)
+        if rows:
+            self.queue.delete(rows)
+            self.sent += len(rows)
+            with self._drained:
+                self._drained.notify_all()
+
+    def _close(self, session: _Session) -> None:
+        self._connected.clear()
+        client = session.client
+        if self._stopping.is_set() and session.connected.is_set() and not session.lost.is_set():
+            self._settle(session)
+            topic, payload = self._death(session.seq, self._close_reason)
+            info = client.publish(topic, payload, qos=1)
+            # RuntimeError/ValueError: the connection is gone; the broker publishes the will instead.
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(timeout=2.0)
+            self._settle(session)
+        client.disconnect()  # also ends a connection whose CONNACK never came
+        client.loop_stop()
+        client._reset_sockets()  # close socket and socket pair deterministically (warnings are errors)
+        with self._drained:
+            self._drained.notify_all()
+
+    # -- paho's network thread runs these ------------------------------------------------------------
+    def _on_connect(self, session: _Session, reason: Any) -> None:
+        if getattr(reason, "is_failure", False):
+            log.warning("%s: broker refused the connection: %s", self.client_id, reason)
+            self._on_lost(session)
+        else:
+            session.connected.set()
+
+    def _on_lost(self, session: _Session) -> None:
+        session.lost.set()
+        self._connected.clear()
+        self._wake.set()
+
+    def _on_publish(self, session: _Session, mid: int) -> None:
+        session.acked.append(mid)
+        self._wake.set()
