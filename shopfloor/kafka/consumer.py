@@ -1,0 +1,88 @@
+"""An at-least-once Kafka consumer: offsets are committed only after the caller's work is durable.
+
+Auto-commit and the automatic offset store are off. The caller polls a batch, makes its effect durable
+(e.g. one database transaction, idempotent by event_id), then calls :meth:`BatchConsumer.commit` with
+that batch. A process that dies in between has its batch delivered again to the group's next
+consumer, which is why every writer must be idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from shopfloor.settings import KafkaSettings
+from shopfloor.topics import KafkaTopic, topic_name
+
+CONSUMER_DEFAULTS: dict[str, Any] = {
+    "enable.auto.commit": False,
+    "enable.auto.offset.store": False,
+    "auto.offset.reset": "earliest",
+}
+
+
+def next_offsets(batch: Iterable[Message]) -> list[TopicPartition]:
+    """The offsets to commit after a batch: one past the highest offset seen per partition."""
+    highest: dict[tuple[str, int], int] = {}
+    for message in batch:
+        topic, partition, offset = message.topic(), message.partition(), message.offset()
+        if topic is None or partition is None or offset is None:
+            raise ValueError("cannot commit after a message without topic, partition and offset")
+        highest[(topic, partition)] = max(highest.get((topic, partition), -1), offset)
+    return [TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in sorted(highest.items())]
+
+
+class BatchConsumer:
+    """Consume platform topics in batches for a consumer group; commit explicitly after durable work."""
+
+    def __init__(self, settings: KafkaSettings, group_id: str, topics: Iterable[KafkaTopic], **overrides: Any) -> None:
+        config = {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "client.id": settings.client_id,
+            "group.id": group_id,
+            **CONSUMER_DEFAULTS,
+            **overrides,
+        }
+        self._consumer = Consumer(config)
+        self.topics = [topic_name(topic, settings.topic_prefix) for topic in topics]
+        self._consumer.subscribe(self.topics)
+        self._closed = False
+
+    def poll_batch(self, max_messages: int = 500, timeout: float = 1.0) -> list[Message]:
+        """Up to ``max_messages`` messages, waiting at most ``timeout`` seconds; raises on consumer errors."""
+        messages = self._consumer.consume(num_messages=max_messages, timeout=timeout)
+        batch: list[Message] = []
+        for message in messages:
+            error = message.error()
+            if error is None:
+                batch.append(message)
+            elif error.code() != KafkaError._PARTITION_EOF:
+                raise KafkaException(error)
+        return batch
+
+    def commit(self, batch: Sequence[Message]) -> None:
+        """Commit, synchronously, the offsets after ``batch``; call only once its effect is durable.
+
+        Raises :class:`KafkaException` when the commit fails (e.g. the partitions were reassigned in a
+        rebalance): the batch will then be delivered again, harmlessly since writers are idempotent.
+        """
+        offsets = next_offsets(batch)
+        if offsets:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+
+    def close(self) -> None:
+        """Leave the group without committing anything."""
+        if not self._closed:
+            self._closed = True
+            self._consumer.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
