@@ -6,6 +6,7 @@ plant) gets topics of its own. Creation is idempotent: a topic that already exis
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from confluent_kafka import KafkaError, KafkaException
@@ -57,6 +58,20 @@ def ensure_topics(settings: KafkaSettings, topics: Iterable[KafkaTopic] = tuple(
             # Another process may have created it between our listing and our request.
             if error.code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise RuntimeError(f"could not create Kafka topic {name!r}: {error.str()}") from exc
+    _wait_until_visible(admin, set(wanted))
+
+
+def _wait_until_visible(admin: AdminClient, names: set[str]) -> None:
+    """Creation is acknowledged by the controller before every broker serves the topic: wait until the
+    metadata shows all of them, so a caller's describe/produce right after does not see 'unknown topic'."""
+    deadline = time.monotonic() + _ADMIN_TIMEOUT_S
+    while True:
+        topics = admin.list_topics(timeout=_ADMIN_TIMEOUT_S).topics
+        if all(name in topics and topics[name].error is None and topics[name].partitions for name in names):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Kafka topics not visible after {_ADMIN_TIMEOUT_S}s: {sorted(names - set(topics))}")
+        time.sleep(0.1)
 
 
 def list_topics(settings: KafkaSettings) -> dict[str, int]:
