@@ -37,8 +37,9 @@ def cross_check(plant: Plant) -> list[Issue]:
             for m, machine in enumerate(line.machines):
                 path: Path = ("workshops", w, "lines", li, "machines", m)
                 machines.append((machine.id, (*path, "id")))
-                machine_workshop[machine.id] = ws.id
-                machine_wc[machine.id] = (machine.workcenter_id, (*path, "workcenter_id"))
+                # A duplicate id is reported once, above; keep the first machine's facts.
+                machine_workshop.setdefault(machine.id, ws.id)
+                machine_wc.setdefault(machine.id, (machine.workcenter_id, (*path, "workcenter_id")))
 
     issues += _duplicates([(ws.id, ("workshops", i, "id")) for i, ws in enumerate(plant.workshops)], "workshop")
     issues += _duplicates(lines, "line")

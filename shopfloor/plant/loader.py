@@ -119,7 +119,11 @@ def parse_plant(text: str, file: str = "<plant>") -> Plant:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        reason = " ".join(part for part in (exc.context, exc.problem) if part)
+        reason = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.problem and exc.context_mark:
+            # An unclosed bracket is noticed lines later: say where the construct began.
+            begun = exc.context_mark
+            reason += f" ({exc.context} at line {begun.line + 1}, column {begun.column + 1})"
         raise PlantError([PlantProblem(file, line, column, "", reason)]) from None
     finally:
         loader.dispose()
@@ -138,7 +142,8 @@ def parse_plant(text: str, file: str = "<plant>") -> Plant:
             if isinstance(cause, PlantConsistencyError):
                 problems += [_problem(file, root, issue.path, issue.message) for issue in cause.issues]
             else:
-                problems.append(_problem(file, root, error["loc"], error["msg"]))
+                reason = str(error["msg"]).removeprefix("Value error, ")
+                problems.append(_problem(file, root, error["loc"], reason))
         raise PlantError(problems) from None
 
 
