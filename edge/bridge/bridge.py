@@ -26,7 +26,7 @@ from functools import partial
 from typing import Any, cast
 
 import paho.mqtt.client as mqtt
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, Message
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -36,6 +36,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from edge.bridge.config import BridgeConfig
 from edge.bridge.metrics import BridgeMetrics
 from edge.bridge.routing import Forward, Headers, Reject, dead_letter, dead_letter_headers, decide
+from shopfloor.kafka.producer import make_producer
 from shopfloor.settings import KafkaSettings, MqttSettings
 from shopfloor.topics import KafkaTopic, topic_name
 
@@ -45,17 +46,14 @@ log = logging.getLogger(__name__)
 KAFKA_REASON = "kafka"
 
 
-def producer_config(kafka: KafkaSettings, config: BridgeConfig) -> dict[str, Any]:
+def producer_overrides(kafka: KafkaSettings, config: BridgeConfig) -> dict[str, Any]:
+    """The bridge's changes to the project's producer defaults (idempotent, acks=all, lz4)."""
     return {
-        "bootstrap.servers": kafka.bootstrap_servers,
         "client.id": f"{kafka.client_id}-bridge-{config.bridge_id}",
-        "enable.idempotence": True,
-        "acks": "all",
         "linger.ms": config.linger_ms,
         # Never give up on a message while Kafka is away: it stays unacknowledged in MQTT meanwhile,
         # and the broker's receive window (receive_maximum) stops the flow instead of dropping.
         "message.timeout.ms": 0,
-        "compression.type": "lz4",
     }
 
 
@@ -75,7 +73,8 @@ class Bridge:
         self.failed = threading.Event()  # set on a fatal producer error: exit and let a restart recover
         self._topics = {topic: topic_name(topic, kafka_settings.topic_prefix) for topic in KafkaTopic}
         self._deadletter_topic = self._topics[KafkaTopic.DEADLETTER]
-        self._producer = Producer({**producer_config(kafka_settings, config), "error_cb": self._on_kafka_error})
+        overrides = {**producer_overrides(kafka_settings, config), "error_cb": self._on_kafka_error}
+        self._producer = make_producer(kafka_settings, **overrides)
         self._closing = False
         self._generation = 0  # bumped on every (dis)connection; guarded by _ack_lock for ackers
         self._ack_lock = threading.Lock()
@@ -154,6 +153,9 @@ class Bridge:
         with self._ack_lock:
             self._generation += 1
         log.info("bridge %s connected (session present: %s)", self.config.bridge_id, flags.session_present)
+        if flags.session_present:
+            # The subscription lives in the session; the SUBACK may queue behind the broker's backlog.
+            self._subscribed()
         # retainHandling=1: retained births only on a new subscription, not on every restart.
         if self.config.mqtt_protocol == "5":
             client.subscribe(self.subscription, options=SubscribeOptions(qos=1, retainHandling=1))
@@ -164,8 +166,12 @@ class Bridge:
         if any(reason.is_failure for reason in reasons):
             log.error("bridge %s: subscription to %s refused: %s", self.config.bridge_id, self.subscription, reasons)
             return
+        self._subscribed()
+
+    def _subscribed(self) -> None:
+        if not self.ready.is_set():
+            log.info("bridge %s subscribed to %s", self.config.bridge_id, self.subscription)
         self.metrics.up.set(1)
-        log.info("bridge %s subscribed to %s", self.config.bridge_id, self.subscription)
         self.ready.set()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:

@@ -1,0 +1,156 @@
+"""Helpers for tests and benchmarks: run a bridge as a real process, and read Kafka topics back.
+
+Kept in the package (not in tests/) because the benchmark and other concerns' end-to-end tests use them too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+
+from shopfloor.settings import KafkaSettings, MqttSettings
+
+READY_LINE = "subscribed to"
+
+
+def settings_env(mqtt: MqttSettings, kafka: KafkaSettings) -> dict[str, str]:
+    """The environment that makes a child process read these settings."""
+    env = dict(os.environ)
+    for prefix, settings in (("SHOPFLOOR_MQTT_", mqtt), ("SHOPFLOOR_KAFKA_", kafka)):
+        for name, value in settings.model_dump(mode="json").items():
+            if value is not None:
+                env[prefix + name.upper()] = str(value)
+    if mqtt.password is not None:
+        env["SHOPFLOOR_MQTT_PASSWORD"] = mqtt.password.get_secret_value()
+    return env
+
+
+class BridgeProcess:
+    """``shopfloor bridge run`` in a child process, its log in a file (read to know it is subscribed)."""
+
+    def __init__(self, mqtt: MqttSettings, kafka: KafkaSettings, log_path: Path, *args: str) -> None:
+        self.env = settings_env(mqtt, kafka)
+        self.log_path = log_path
+        self.args = args
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start (or restart) the bridge and wait until this incarnation has subscribed."""
+        exe = Path(sys.executable).with_name("shopfloor")
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(exe), "bridge", "run", *self.args], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.log_path.open("rb") as log:
+                log.seek(offset)
+                if READY_LINE.encode() in log.read():
+                    return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"bridge did not subscribe; log:\n{self.log_path.read_text(errors='replace')[-4000:]}")
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no flush, no ack, no disconnect; what a power cut does."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM: the graceful stop; returns the exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def __enter__(self) -> BridgeProcess:
+        return self
+
+    def __exit__(self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None) -> None:
+        if self.alive():
+            assert self.process is not None
+            self.process.kill()
+            self.process.wait()
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes]
+
+
+def read_topics(
+    kafka: KafkaSettings,
+    topics: Iterable[str],
+    done: Callable[[list[Record]], bool],
+    timeout: float = 60.0,
+) -> list[Record]:
+    """Read the topics from the beginning until ``done(records)`` or ``timeout``; records in partition order."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka.bootstrap_servers,
+            "group.id": f"bridge-reader-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    records: list[Record] = []
+    try:
+        consumer.subscribe(list(topics))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not done(records):
+            for message in consumer.consume(num_messages=1000, timeout=0.5):
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        continue
+                    raise RuntimeError(f"Kafka read failed: {error}")
+                records.append(
+                    Record(
+                        message.topic() or "",
+                        message.partition() or 0,
+                        message.offset() or 0,
+                        message.key(),
+                        message.value() or b"",
+                        _headers(message),
+                    )
+                )
+    finally:
+        consumer.close()
+    return records
+
+
+def end_offsets(kafka: KafkaSettings, topic: str, partitions: int) -> int:
+    """How many records the topic holds (sum of high watermarks): a count without reading them."""
+    consumer = Consumer({"bootstrap.servers": kafka.bootstrap_servers, "group.id": f"count-{uuid.uuid4().hex}"})
+    try:
+        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions))
+    finally:
+        consumer.close()
+
+
+def _headers(message: Message) -> dict[str, bytes]:
+    raw = message.headers() or []
+    items = raw.items() if isinstance(raw, dict) else raw
+    return {name: value.encode() if isinstance(value, str) else (value or b"") for name, value in items}
