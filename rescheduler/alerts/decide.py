@@ -33,10 +33,12 @@ class OrderProjection:
     due: datetime
     projected: datetime
     cause: str = ""
+    # The plant's tolerance: an order finishing within this after its due date is not announced as late.
+    min_slip: timedelta = timedelta(0)
 
     @property
     def late(self) -> bool:
-        return self.projected > self.due
+        return self.projected > self.due + self.min_slip
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,18 +12,21 @@ class ReschedulerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHOPFLOOR_RESCHEDULER_", env_file=None, extra="ignore", frozen=True)
 
     site_id: str = "plant1"
+    # Host the HTTP API (capable-to-promise, health, current plan, metrics) listens on.
+    http_host: str = "127.0.0.1"
     consumer_group: str = "rescheduler"
     # A burst of triggers is folded into one replan: wait for this much quiet, but never longer than max.
     debounce_quiet_s: Annotated[float, Field(gt=0)] = 2.0
     debounce_max_s: Annotated[float, Field(gt=0)] = 10.0
     time_limit_s: Annotated[float, Field(gt=0)] = 10.0
+    num_workers: Annotated[int, Field(ge=1, le=64)] = 2
     # Horizon the problem covers (calendar unavailability is computed over it).
     horizon_days: Annotated[int, Field(ge=1, le=365)] = 28
     # Operations starting within this many minutes of "now" are frozen like started ones, so the floor
     # is not told to change what it is about to start.
     freeze_window_min: Annotated[float, Field(ge=0)] = 0.0
-    # Expected repair time of a machine in breakdown when the plant gives no MTTR.
-    default_repair_h: Annotated[float, Field(gt=0)] = 4.0
+    # Expected repair time of every breakdown; unset, each machine's MTTR from the plant.
+    repair_h: Annotated[float, Field(gt=0)] | None = None
     # Purchasing hears when an order's material is needed at least this much earlier than before.
     material_earlier_min_h: Annotated[float, Field(ge=0)] = 4.0
 

@@ -1,0 +1,210 @@
+"""Turning a database snapshot and the plant into the solver's `Problem`.
+
+Times are whole minutes from the plan origin ("now", floored to the minute). Durations are setup plus
+unit time times the remaining quantity, rounded up; learned standard times override the plant's. A
+started operation is frozen where it runs, ending when its remaining quantity is done (after the
+repair, if its machine is down). Machines are unavailable outside their calendar's working time, in
+planned maintenance and, when broken down, until the expected repair: the breakdown's start plus the
+machine's MTTR (or the configured repair time), and at least a quarter of it from now, since a machine
+still down past its MTTR is not about to come back this minute.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rescheduler.model import Job, Operation, Placement, Problem, RushReserve, ScheduledOp, Unavailability
+from rescheduler.service.plan import PlannedOp
+from rescheduler.service.snapshot import OpenOperation, OpenWorkOrder, Snapshot
+from shopfloor.plant import Plant
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    problem: Problem
+    origin: datetime
+    work_orders: dict[str, OpenWorkOrder]
+    # machine -> expected end of its breakdown
+    repairs: dict[str, datetime]
+
+
+def minutes(delta: timedelta) -> int:
+    return math.floor(delta.total_seconds() / 60)
+
+
+def at(origin: datetime, minute: int) -> datetime:
+    return origin + timedelta(minutes=minute)
+
+
+def plan_origin(now: datetime) -> datetime:
+    return now.replace(second=0, microsecond=0)
+
+
+def reserve_eligible(plant: Plant, rush: bool, customer_id: str | None, margin_pct: float | None) -> bool:
+    """The rush-reserve rule: rush orders, and (if the plant says so) strategic customers or high margins."""
+    rule = plant.rules.rush_reserve
+    if rush:
+        return True
+    if rule.open_to_strategic and customer_id is not None:
+        try:
+            if plant.customer(customer_id).strategic:
+                return True
+        except KeyError:
+            pass
+    return margin_pct is not None and margin_pct > rule.min_margin_pct
+
+
+def operation_minutes(setup_min: float, unit_min: float, quantity: int) -> int:
+    return max(1, math.ceil(setup_min + unit_min * quantity - 1e-9))
+
+
+def _times(snapshot: Snapshot, product_id: str, op: OpenOperation) -> tuple[float, float]:
+    learned = snapshot.standard_times.get((product_id, op.seq))
+    return learned if learned is not None else (op.unit_min, op.setup_min)
+
+
+def repair_ends(plant: Plant, snapshot: Snapshot, now: datetime, repair_h: float | None) -> dict[str, datetime]:
+    out: dict[str, datetime] = {}
+    for machine, (_state, since) in snapshot.down.items():
+        try:
+            mttr = timedelta(hours=repair_h or plant.machine(machine).reliability.mttr_hours)
+        except KeyError:
+            continue  # a machine the plant does not know cannot carry planned work
+        out[machine] = max(since + mttr, now + mttr / 4)
+    return out
+
+
+def build_input(
+    plant: Plant, snapshot: Snapshot, now: datetime, *, horizon_days: int, repair_h: float | None = None
+) -> PlanInput:
+    origin = plan_origin(now)
+    repairs = repair_ends(plant, snapshot, now, repair_h)
+    machines = tuple(m.id for m in plant.all_machines())
+    known = set(machines)
+    jobs: list[Job] = []
+    work_orders: dict[str, OpenWorkOrder] = {}
+    for wo in snapshot.work_orders:
+        operations = [_operation(snapshot, wo, op, origin, repairs, known) for op in wo.operations]
+        if any(op is None for op in operations):
+            continue  # routing names machines this plant does not have: cannot be planned here
+        work_orders[wo.work_order_id] = wo
+        jobs.append(
+            Job(
+                id=wo.work_order_id,
+                operations=tuple(op for op in operations if op is not None),
+                release=max(0, minutes(wo.release - origin)) if wo.release else 0,
+                due=minutes(wo.due - origin),
+                weight=wo.priority,
+                rush=wo.rush,
+                reserve_eligible=reserve_eligible(plant, wo.rush, wo.customer_id, wo.margin_pct),
+            )
+        )
+    horizon_end = origin + timedelta(days=horizon_days)
+    unavailability = _calendar_gaps(plant, origin, horizon_end) + [
+        Unavailability(
+            machine=m, start=0, end=max(1, math.ceil((end - origin).total_seconds() / 60)), reason="breakdown"
+        )
+        for m, end in sorted(repairs.items())
+    ]
+    share = plant.rules.rush_reserve.share
+    reserves = tuple(
+        RushReserve(workcenter=wc.id, machines=tuple(wc.machine_ids), share=share)
+        for wc in plant.bottleneck_workcenters()
+        if share > 0
+    )
+    local_midnight = origin.astimezone(plant.zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    problem = Problem(
+        name=f"{plant.site_id}@{origin.isoformat()}",
+        machines=machines,
+        jobs=tuple(jobs),
+        unavailability=tuple(unavailability),
+        reserves=reserves,
+        previous=_previous(snapshot, origin, jobs),
+        day_origin=min(0, minutes(local_midnight - origin)),
+    )
+    return PlanInput(problem, origin, work_orders, repairs)
+
+
+def _operation(
+    snapshot: Snapshot,
+    wo: OpenWorkOrder,
+    op: OpenOperation,
+    origin: datetime,
+    repairs: dict[str, datetime],
+    known: set[str],
+) -> Operation | None:
+    unit_min, setup_min = _times(snapshot, wo.product_id, op)
+    eligible = [m for m in op.eligible_machines if m in known]
+    if op.started and op.machine_id in known:
+        assert op.machine_id is not None and op.actual_start is not None
+        remaining = max(0, wo.quantity - op.good)
+        # Work resumes once the machine is back; the remaining pieces take their unit time.
+        resume = max(origin, repairs.get(op.machine_id, origin))
+        end = minutes(resume - origin) + max(1, math.ceil(unit_min * remaining))
+        start = min(minutes(op.actual_start - origin), end)
+        durations = {m: operation_minutes(setup_min, unit_min, remaining) for m in eligible}
+        durations[op.machine_id] = end - start
+        return Operation(seq=op.seq, durations=durations, frozen=Placement(machine=op.machine_id, start=start, end=end))
+    if not eligible:
+        return None
+    return Operation(seq=op.seq, durations={m: operation_minutes(setup_min, unit_min, wo.quantity) for m in eligible})
+
+
+def _calendar_gaps(plant: Plant, origin: datetime, end: datetime) -> list[Unavailability]:
+    """Each machine's non-working time (off shift, holidays, planned maintenance) within the horizon."""
+    out: list[Unavailability] = []
+    for machine in plant.all_machines():
+        cursor = origin
+        for start, stop in plant.machine_intervals(machine.id, origin, end):
+            if start > cursor:
+                out.append(
+                    Unavailability(
+                        machine=machine.id,
+                        start=minutes(cursor - origin),
+                        end=_ceil_min(start - origin),
+                        reason="calendar",
+                    )
+                )
+            cursor = max(cursor, stop)
+        if cursor < end:
+            out.append(
+                Unavailability(
+                    machine=machine.id, start=minutes(cursor - origin), end=_ceil_min(end - origin), reason="calendar"
+                )
+            )
+    return [u for u in out if u.end > u.start]
+
+
+def _ceil_min(delta: timedelta) -> int:
+    return math.ceil(delta.total_seconds() / 60)
+
+
+def _previous(snapshot: Snapshot, origin: datetime, jobs: list[Job]) -> tuple[ScheduledOp, ...]:
+    """The current plan in this origin's minutes, for the operations still to plan (the solver's hint)."""
+    if snapshot.current is None:
+        return ()
+    plannable = {(j.id, op.seq): op for j in jobs for op in j.operations if op.frozen is None}
+    out = []
+    for p in snapshot.current.ops:
+        op = plannable.get(p.key)
+        start = minutes(p.start - origin)
+        if op is None or start < 0 or p.machine_id not in op.durations:
+            continue
+        out.append(
+            ScheduledOp(
+                job=p.work_order_id,
+                seq=p.seq,
+                machine=p.machine_id,
+                start=start,
+                end=start + op.durations[p.machine_id],
+            )
+        )
+    return tuple(out)
+
+
+def to_planned(plan_input: PlanInput, ops: list[ScheduledOp] | tuple[ScheduledOp, ...]) -> list[PlannedOp]:
+    frozen = {(j.id, op.seq) for j, op in plan_input.problem.operations() if op.frozen is not None}
+    o = plan_input.origin
+    return [PlannedOp(s.job, s.seq, s.machine, at(o, s.start), at(o, s.end), s.key in frozen) for s in ops]

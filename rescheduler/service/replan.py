@@ -1,0 +1,119 @@
+"""One replan: read the state, build and solve the problem, store the plan with its alerts, say what changed."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rescheduler.alerts.decide import AlertDecision, OrderProjection, decide_late, decide_material
+from rescheduler.alerts.dispatch import channels_for
+from rescheduler.alerts.store import apply_decision, open_alerts
+from rescheduler.model import Solution, SolveParams, SolveStatus, solve
+from rescheduler.service.build import PlanInput, at, build_input, to_planned
+from rescheduler.service.diff import plan_diff
+from rescheduler.service.outcome import material_needs, plant_view, project_orders
+from rescheduler.service.plan import PlannedOp
+from rescheduler.service.plan_store import PlanHeader, write_plan
+from rescheduler.service.settings import ReschedulerSettings
+from rescheduler.service.snapshot import read_snapshot
+from shopfloor.db.pool import Connection
+from shopfloor.events import SchedulePublishedEvent, SchedulePublishedPayload, utcnow
+from shopfloor.plant import Plant
+
+log = logging.getLogger(__name__)
+
+_EVENT_NAMESPACE = uuid.UUID("a3c1f0d2-6f7e-4e0b-9b61-2f5d8c4e7b90")
+# The event must stay well under the bus's 64 KiB limit; the full diff is in the database.
+MAX_MOVES_IN_EVENT = 150
+
+
+@dataclass(frozen=True)
+class ReplanResult:
+    plan_id: str
+    version: int
+    plan_input: PlanInput
+    ops: list[PlannedOp]
+    projections: list[OrderProjection]
+    alerts: AlertDecision
+    event: SchedulePublishedEvent
+    solve_s: float
+
+
+class Replanner:
+    def __init__(self, plant: Plant, settings: ReschedulerSettings) -> None:
+        self.plant = plant
+        self.settings = settings
+        self._seq = int(utcnow().timestamp() * 1000)
+
+    def replan(self, conn: Connection, trigger: str, now: datetime | None = None) -> ReplanResult:
+        s = self.settings
+        now = now or utcnow()
+        snapshot = read_snapshot(conn, s.site_id)
+        plan_input = build_input(self.plant, snapshot, now, horizon_days=s.horizon_days, repair_h=s.repair_h)
+        solution = self._solve(plan_input)
+        ops = to_planned(plan_input, solution.ops)
+        view = plant_view(self.plant, {m: st for m, (st, _) in snapshot.down.items()}, snapshot.bottlenecks)
+        min_slip = timedelta(hours=self.plant.rules.late_alert.min_slip_hours)
+        projections = project_orders(ops, plan_input.work_orders, view, now, min_slip)
+        previous_ops = list(snapshot.current.ops) if snapshot.current else []
+        moves = plan_diff(previous_ops, ops)
+        needs_before = material_needs(previous_ops, plan_input.work_orders)
+        needs_now = material_needs(ops, plan_input.work_orders)
+        header = PlanHeader(
+            site_id=s.site_id,
+            trigger=trigger,
+            status=solution.status.value,
+            weighted_tardiness=float(solution.total_weighted_tardiness),
+            makespan_end=at(plan_input.origin, solution.makespan) if solution.ops else None,
+            solve_s=solution.wall_s,
+            created_at=now,
+        )
+        due = {wo_id: wo.due for wo_id, wo in plan_input.work_orders.items()}
+        with conn.transaction():
+            plan_id, version = write_plan(conn, header, ops, projections, due)
+            known = open_alerts(conn)
+            late = decide_late(projections, known)
+            material = decide_material(needs_before, needs_now, known, timedelta(hours=s.material_earlier_min_h))
+            decision = AlertDecision(late.raise_ + material.raise_, late.clear + material.clear)
+            apply_decision(conn, decision, plan_id, now, channels_for(s))
+        self._seq += 1
+        event = SchedulePublishedEvent(
+            event_id=uuid.uuid5(_EVENT_NAMESPACE, plan_id),
+            source="rescheduler",
+            seq=self._seq,
+            ts=now,
+            payload=SchedulePublishedPayload(
+                site_id=s.site_id,
+                plan_id=plan_id,
+                version=version,
+                trigger=trigger[:256],
+                status="OPTIMAL" if solution.status is SolveStatus.OPTIMAL else "FEASIBLE",
+                operations=len(ops),
+                weighted_tardiness_min=float(solution.total_weighted_tardiness),
+                makespan_end=header.makespan_end,
+                late_orders=[p.order_id for p in projections if p.late],
+                moved=moves[:MAX_MOVES_IN_EVENT],
+                solve_s=solution.wall_s,
+            ),
+        )
+        log.info(
+            "plan %s: %d operations, %d late orders, %d moved, %d alerts raised, %d cleared, solved in %.1f s",
+            plan_id,
+            len(ops),
+            len(event.payload.late_orders),
+            len(moves),
+            len(decision.raise_),
+            len(decision.clear),
+            solution.wall_s,
+        )
+        return ReplanResult(plan_id, version, plan_input, ops, projections, decision, event, solution.wall_s)
+
+    def _solve(self, plan_input: PlanInput) -> Solution:
+        problem = plan_input.problem
+        if not problem.jobs:
+            return Solution(solver="none", status=SolveStatus.OPTIMAL, ops=())
+        return solve(
+            problem, SolveParams(time_limit_s=self.settings.time_limit_s, num_workers=self.settings.num_workers)
+        )

@@ -1,0 +1,174 @@
+"""The service loop: consume triggers, debounce, replan, publish, deliver alerts, serve the API.
+
+Offsets are committed once the batch's state (machine states, bottlenecks) is in the database. A
+replan at start-up covers anything consumed before a crash, so no trigger is ever needed twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rescheduler.alerts.dispatch import AlertDispatcher
+from rescheduler.service import metrics
+from rescheduler.service.debounce import Debouncer
+from rescheduler.service.http import HttpServer, make_app
+from rescheduler.service.promise import PlanContext
+from rescheduler.service.replan import Replanner, ReplanResult
+from rescheduler.service.settings import ReschedulerSettings
+from rescheduler.service.snapshot import read_snapshot
+from rescheduler.service.triggers import record_batch
+from shopfloor.db.pool import Connection, connect
+from shopfloor.events import EventBase
+from shopfloor.kafka.consumer import BatchConsumer
+from shopfloor.kafka.producer import flush, make_producer, produce_event
+from shopfloor.plant import Plant, load_plant
+from shopfloor.settings import KafkaSettings, PostgresSettings
+from shopfloor.topics import KafkaTopic
+
+log = logging.getLogger(__name__)
+
+TRIGGER_TOPICS = (KafkaTopic.BOTTLENECKS, KafkaTopic.ORDERS, KafkaTopic.TELEMETRY)
+# Failed alert deliveries are retried this often while the service runs.
+REDELIVER_EVERY_S = 30.0
+
+
+class ReschedulerService:
+    def __init__(
+        self,
+        plant: Plant,
+        settings: ReschedulerSettings,
+        kafka: KafkaSettings,
+        pg: PostgresSettings,
+        http_port: int | None = None,
+    ) -> None:
+        self.plant = plant
+        self.settings = settings
+        self.kafka = kafka
+        self.pg = pg
+        self.http_port = http_port
+        self.replanner = Replanner(plant, settings)
+        self.debouncer = Debouncer(settings.debounce_quiet_s, max(settings.debounce_max_s, settings.debounce_quiet_s))
+        self._current: PlanContext | None = None
+        self._lock = threading.Lock()
+        self.ready = threading.Event()  # set once the first plan is published
+        self.plans_published = 0
+
+    def current(self) -> PlanContext | None:
+        with self._lock:
+            return self._current
+
+    def run(self, stop: threading.Event) -> None:
+        producer = make_producer(self.kafka)
+        http = None
+        if self.http_port is not None:
+            http = HttpServer(make_app(self.plant, self.current), self.settings.http_host, self.http_port)
+            http.start()
+
+        def publish(event: EventBase) -> None:
+            produce_event(producer, event, self.kafka)
+            flush(producer, 30.0)
+
+        try:
+            with (
+                connect(self.pg) as conn,
+                BatchConsumer(self.kafka, self.settings.consumer_group, TRIGGER_TOPICS) as consumer,
+                AlertDispatcher(self.settings, publish) as dispatcher,
+            ):
+                self._replan(conn, "startup", publish, dispatcher)
+                last_delivery = time.monotonic()
+                while not stop.is_set():
+                    wait = self.debouncer.wait_s(time.monotonic())
+                    batch = consumer.poll_batch(max_messages=1000, timeout=min(1.0, wait) if wait is not None else 1.0)
+                    if batch:
+                        with conn.transaction():
+                            reasons = record_batch(conn, batch)
+                        consumer.commit(batch)  # the batch's state is durable now
+                        for reason in reasons:
+                            metrics.TRIGGERS.inc()
+                            self.debouncer.add(reason, time.monotonic())
+                    if self.debouncer.due(time.monotonic()):
+                        self._replan(conn, ", ".join(self.debouncer.take()), publish, dispatcher)
+                        last_delivery = time.monotonic()
+                    elif time.monotonic() - last_delivery > REDELIVER_EVERY_S:
+                        self._deliver(conn, dispatcher)
+                        last_delivery = time.monotonic()
+        finally:
+            if http is not None:
+                http.stop()
+            flush(producer, 10.0)
+
+    def _replan(
+        self, conn: Connection, trigger: str, publish: Callable[[EventBase], None], dispatcher: AlertDispatcher
+    ) -> None:
+        started = time.perf_counter()
+        try:
+            result = self.replanner.replan(conn, trigger)
+        except Exception:
+            # The state is in the database: the next trigger (or restart) replans from it.
+            metrics.REPLAN_FAILURES.inc()
+            log.exception("replan failed (trigger: %s)", trigger)
+            conn.rollback()
+            return
+        self._after_plan(conn, result, started)
+        try:
+            publish(result.event)
+        except Exception:
+            log.exception("could not publish %s", result.plan_id)
+        self._deliver(conn, dispatcher)
+        self.plans_published += 1
+        self.ready.set()
+
+    def _after_plan(self, conn: Connection, result: ReplanResult, started: float) -> None:
+        standard_times = read_snapshot(conn, self.settings.site_id).standard_times
+        context = PlanContext(
+            plan_id=result.plan_id,
+            version=result.version,
+            created_at=result.event.ts,
+            plan_input=result.plan_input,
+            ops=result.ops,
+            late_orders=list(result.event.payload.late_orders),
+            standard_times=standard_times,
+        )
+        with self._lock:
+            self._current = context
+        metrics.REPLANS.labels(status=result.event.payload.status).inc()
+        metrics.SOLVE_SECONDS.observe(result.solve_s)
+        metrics.REPLAN_SECONDS.observe(time.perf_counter() - started)
+        metrics.LATE_ORDERS.set(len(result.event.payload.late_orders))
+        metrics.PLAN_VERSION.set(result.version)
+        for alert in result.alerts.raise_:
+            metrics.ALERTS_RAISED.labels(kind=alert.kind.value).inc()
+        for cleared in result.alerts.clear:
+            metrics.ALERTS_CLEARED.labels(kind=cleared.kind.value).inc()
+
+    def _deliver(self, conn: Connection, dispatcher: AlertDispatcher) -> None:
+        try:
+            _, failed = dispatcher.deliver_pending(conn)
+        except Exception:
+            log.exception("alert delivery round failed")
+            conn.rollback()
+            return
+        if failed:
+            metrics.ALERT_DELIVERY_FAILURES.inc(failed)
+
+
+def serve(plant: Path, debounce_s: float, time_limit_s: float, http_port: int | None) -> None:
+    """Run the rescheduler until interrupted (the ``shopfloor schedule serve`` command)."""
+    base = ReschedulerSettings()
+    settings = base.model_copy(
+        update={
+            "debounce_quiet_s": debounce_s,
+            "debounce_max_s": max(base.debounce_max_s, debounce_s),
+            "time_limit_s": time_limit_s,
+        }
+    )
+    service = ReschedulerService(load_plant(plant), settings, KafkaSettings(), PostgresSettings(), http_port)
+    stop = threading.Event()
+    try:
+        service.run(stop)
+    except KeyboardInterrupt:
+        stop.set()

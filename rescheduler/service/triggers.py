@@ -1,0 +1,129 @@
+"""Events that call for a replan, and the state they leave in the database.
+
+Machine states become ``machine_current_state`` (the newest state change wins; a breakdown is FAULT,
+MAINTENANCE or OFFLINE); bottleneck events become ``bottleneck`` rows. Both are written in the batch's
+transaction, before the consumer commits its offsets, so a replan after a crash still sees them.
+Orders are stored by the order hub; their events only tell us when to replan.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Final
+
+from confluent_kafka import Message
+
+from rescheduler.service.snapshot import BREAKDOWN_STATES
+from shopfloor.db.pool import Connection
+from shopfloor.events import (
+    BottleneckClearedEvent,
+    BottleneckDetectedEvent,
+    EventError,
+    MachineStateEvent,
+    parse_event,
+)
+
+log = logging.getLogger(__name__)
+
+# Telemetry is mostly counters and process values: the type header lets us skip them unparsed.
+WANTED_TYPES: Final = frozenset(
+    {
+        "machine.state",
+        "bottleneck.detected",
+        "bottleneck.cleared",
+        "order.created",
+        "order.approved",
+        "order.changed",
+        "order.cancelled",
+        "wo.released",
+    }
+)
+
+
+def _type_header(message: Message) -> str | None:
+    headers = message.headers() or []
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    for name, value in pairs:
+        if name == "type" and value is not None:
+            return value.decode() if isinstance(value, bytes) else str(value)
+    return None
+
+
+def record_batch(conn: Connection, batch: Sequence[Message]) -> list[str]:
+    """Store the state the batch carries (inside the caller's transaction); returns the replan reasons."""
+    reasons: list[str] = []
+    for message in batch:
+        kind = _type_header(message)
+        if kind is not None and kind not in WANTED_TYPES:
+            continue
+        try:
+            event = parse_event(message.value() or b"")
+        except EventError as exc:
+            log.warning("skipping invalid message on %s: %s", message.topic(), exc)
+            continue
+        if isinstance(event, MachineStateEvent):
+            reason = _machine_state(conn, event)
+        elif isinstance(event, BottleneckDetectedEvent | BottleneckClearedEvent):
+            reason = _bottleneck(conn, event)
+        elif event.type in WANTED_TYPES:
+            reason = f"{event.type} {event.key}"
+        else:
+            reason = None
+        if reason is not None:
+            reasons.append(reason)
+    return reasons
+
+
+def _machine_state(conn: Connection, event: MachineStateEvent) -> str | None:
+    machine, state = event.payload.machine_id, event.payload.state.value
+    before = conn.execute(
+        "SELECT state, since FROM machine_current_state WHERE machine_id = %s FOR UPDATE", (machine,)
+    ).fetchone()
+    if before is not None and (before[1] >= event.ts or before[0] == state):
+        return None  # older than what we know, or no change
+    conn.execute(
+        """
+        INSERT INTO machine_current_state (machine_id, state, since, event_id) VALUES (%s, %s, %s, %s)
+        ON CONFLICT (machine_id) DO UPDATE SET state = EXCLUDED.state, since = EXCLUDED.since,
+                                               event_id = EXCLUDED.event_id
+        """,
+        (machine, state, event.ts, event.event_id),
+    )
+    was_down = before is not None and before[0] in BREAKDOWN_STATES
+    if (state in BREAKDOWN_STATES) == was_down:
+        return None  # e.g. RUNNING -> IDLE: capacity unchanged
+    return f"{machine} {state}"
+
+
+def _bottleneck(conn: Connection, event: BottleneckDetectedEvent | BottleneckClearedEvent) -> str | None:
+    p = event.payload
+    detected = isinstance(event, BottleneckDetectedEvent)
+    full_for = event.payload.full_for_hours if isinstance(event, BottleneckDetectedEvent) else 0.0
+    cause = event.payload.cause if isinstance(event, BottleneckDetectedEvent) else ""
+    updated = conn.execute(
+        """
+        INSERT INTO bottleneck (workcenter_id, machine_id, active, load_hours, capacity_hours, full_for_hours, cause,
+                                event_id, event_ts)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+        ON CONFLICT (workcenter_id) DO UPDATE SET
+            machine_id = EXCLUDED.machine_id, active = EXCLUDED.active, load_hours = EXCLUDED.load_hours,
+            capacity_hours = EXCLUDED.capacity_hours, full_for_hours = EXCLUDED.full_for_hours,
+            cause = EXCLUDED.cause, event_id = EXCLUDED.event_id, event_ts = EXCLUDED.event_ts, updated_at = now()
+        WHERE bottleneck.event_ts < EXCLUDED.event_ts
+        """,
+        (
+            p.workcenter_id,
+            p.machine_id,
+            detected,
+            p.load_hours,
+            p.capacity_hours,
+            full_for,
+            cause,
+            event.event_id,
+            event.ts,
+        ),
+    )
+    if not updated.rowcount:
+        return None
+    return f"bottleneck {'detected' if detected else 'cleared'} on {p.workcenter_id}"
