@@ -31,9 +31,11 @@ Count = Annotated[int, Field(ge=0)]
 
 
 class Model(BaseModel):
-    """Base of every contract model: immutable, strict about unknown fields."""
+    """Base of every contract model: immutable, strict about unknown fields and non-finite numbers."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # allow_inf_nan=False: JSON has no inf/NaN, pydantic would serialize them as null and the event
+    # would no longer parse (a BottleneckDetected with load_hours=inf did exactly that).
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class EventBase(Model):
