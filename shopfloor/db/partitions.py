@@ -56,6 +56,18 @@ def create_partition(conn: Connection, table: str, time_column: str, day: date) 
     default = sql.Identifier(f"{table}_default")
     column = sql.Identifier(time_column)
     low, high = _day_start(day), _day_start(day + timedelta(days=1))
+    bounds = (sql.Literal(low), sql.Literal(high))
+    waiting = conn.execute(
+        sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {col} >= %s AND {col} < %s)").format(default, col=column),
+        (low, high),
+    ).fetchone()
+    if not (waiting and waiting[0]):
+        # The common case, in one statement. Should a row for that day slip into the default partition
+        # right after the check, this fails and the next run takes the moving path below.
+        conn.execute(
+            sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(part, parent, *bounds)
+        )
+        return
     with conn.transaction():
         conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)").format(part, parent))
         conn.execute(
@@ -67,9 +79,7 @@ def create_partition(conn: Connection, table: str, time_column: str, day: date) 
         )
         # ATTACH creates the partition's copies of the parent's indexes and primary key.
         conn.execute(
-            sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
-                parent, part, sql.Literal(low), sql.Literal(high)
-            )
+            sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(parent, part, *bounds)
         )
 
 
@@ -77,13 +87,15 @@ def ensure_partitions(conn: Connection, days_ahead: int, *, today: date | None =
     """Create the missing daily partitions from today to ``days_ahead`` days ahead; returns their names."""
     start = today or datetime.now(UTC).date()
     created: list[str] = []
-    for table, time_column, _retained in time_tables(conn):
-        have = existing_partitions(conn, table)
-        for offset in range(days_ahead + 1):
-            day = start + timedelta(days=offset)
-            if partition_name(table, day) not in have:
-                create_partition(conn, table, time_column, day)
-                created.append(partition_name(table, day))
+    # One transaction (one commit) for all of them rather than one per partition.
+    with conn.transaction():
+        for table, time_column, _retained in time_tables(conn):
+            have = existing_partitions(conn, table)
+            for offset in range(days_ahead + 1):
+                day = start + timedelta(days=offset)
+                if partition_name(table, day) not in have:
+                    create_partition(conn, table, time_column, day)
+                    created.append(partition_name(table, day))
     return created
 
 
