@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from edge.agent.collector import MqttCollector, Received
-from shopfloor.events import NodeBirthEvent
+from shopfloor.events import NodeBirthEvent, NodeDeathEvent
 from shopfloor.settings import PROJECT_ROOT, MqttSettings
 from shopfloor.topics import line_prefix
 
@@ -114,7 +114,10 @@ def test_kill_9_in_mid_flight_then_restart_delivers_every_event_in_order(
     assert replayed > 0
     deaths = [m.event() for m in messages if m.topic.endswith(f"/{NODE}/death")]
     # The will of the killed process (sent by the broker), then the graceful death of the restart.
-    assert [getattr(d, "payload").reason for d in deaths] == ["connection lost", "graceful shutdown"]
+    assert [d.payload.reason for d in deaths if isinstance(d, NodeDeathEvent)] == [
+        "connection lost",
+        "graceful shutdown",
+    ]
 
     # The birth is retained: a subscriber arriving later learns the node's latest incarnation.
     with MqttCollector(mqtt_settings, f"{prefix}/{NODE}/birth") as late:
