@@ -7,18 +7,24 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from rescheduler.alerts.decide import MaterialNeed, OrderProjection
-from rescheduler.service.cause import PlantView, late_cause
+from rescheduler.service.build import PlanInput, at
+from rescheduler.service.cause import PlantView, late_cause, merge_intervals
 from rescheduler.service.plan import PlannedOp
 from rescheduler.service.snapshot import OpenWorkOrder
 from shopfloor.plant import Plant
 
 
-def plant_view(plant: Plant, down: dict[str, str], bottlenecks: dict[str, float]) -> PlantView:
+def plant_view(plant: Plant, plan_input: PlanInput, down: dict[str, str], bottlenecks: dict[str, float]) -> PlantView:
+    origin = plan_input.origin
+    unavailable: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for u in plan_input.problem.unavailability:
+        unavailable[u.machine].append((at(origin, u.start), at(origin, u.end)))
     return PlantView(
         machine_workcenter={m.id: m.workcenter_id for m in plant.all_machines()},
         machine_names={m.id: m.name for m in plant.all_machines()},
         workcenter_names={wc.id: wc.name for wc in plant.workcenters},
-        workcenter_machines={wc.id: list(wc.machine_ids) for wc in plant.workcenters},
+        eligible={(job.id, op.seq): sorted(op.durations) for job, op in plan_input.problem.operations()},
+        unavailable={m: merge_intervals(iv) for m, iv in unavailable.items()},
         down=down,
         bottleneck_full_for_h=bottlenecks,
     )

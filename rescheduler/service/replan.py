@@ -54,7 +54,7 @@ class Replanner:
         plan_input = build_input(self.plant, snapshot, now, horizon_days=s.horizon_days, repair_h=s.repair_h)
         solution = self._solve(plan_input)
         ops = to_planned(plan_input, solution.ops)
-        view = plant_view(self.plant, {m: st for m, (st, _) in snapshot.down.items()}, snapshot.bottlenecks)
+        view = plant_view(self.plant, plan_input, {m: st for m, (st, _) in snapshot.down.items()}, snapshot.bottlenecks)
         min_slip = timedelta(hours=self.plant.rules.late_alert.min_slip_hours)
         projections = project_orders(ops, plan_input.work_orders, view, now, min_slip)
         previous_ops = list(snapshot.current.ops) if snapshot.current else []
