@@ -62,6 +62,9 @@ class BulkTable:
 def write_batch(conn: Connection, target: BulkTable, rows: Iterable[Sequence[object]]) -> int:
     """Write the rows in one transaction and commit; returns how many rows were inserted or updated.
 
+    On a connection already inside a transaction the batch is a savepoint and the caller commits
+    (psycopg's ``Connection.transaction`` semantics).
+
     Rows already present (same key) are skipped, or updated when ``target.update`` says so. A batch
     that repeats a key within itself is an error with ``update`` (PostgreSQL cannot update one row
     twice in a statement); de-duplicate aggregates before writing them.
