@@ -102,7 +102,7 @@ def terminate(pid: int, *, marker: str, timeout: float, sig: signal.Signals = si
     pgid = int(stat[3]) if stat else pid
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    if wait_until(lambda: _gone(pid, marker), timeout):
+    if wait_until(lambda: _gone(pid), timeout):
         return
     kill(pid, marker=marker, pgid=pgid)
 
@@ -121,7 +121,7 @@ def kill(pid: int, *, marker: str, pgid: int | None = None) -> None:
     if pgid not in (os.getpgrp(), 0, 1):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGKILL)
-    if not wait_until(lambda: _gone(pid, marker), 10.0):
+    if not wait_until(lambda: _gone(pid), 10.0):
         raise StackError(f"process {pid} survived SIGKILL")
 
 
@@ -134,9 +134,11 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def _gone(pid: int, marker: str) -> bool:
+def _gone(pid: int) -> bool:
+    # Once signalled, wait for the pid itself: an exiting process's command line reads empty
+    # before the process is gone, so the marker check would end the wait too early.
     _reap(pid)
-    return not pid_alive(pid, marker)
+    return not pid_alive(pid)
 
 
 def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
@@ -191,3 +193,20 @@ def check_traversable(path: Path, user: str) -> None:
                 f"{parent} (mode {oct(st.st_mode & 0o777)}) is not traversable by user {user!r}; "
                 f"use a state directory whose parents are mode 755"
             )
+
+
+def reap(marker: str, timeout: float = 30.0) -> list[int]:
+    """Stop every process whose command line contains ``marker`` (e.g. a test run's state root).
+
+    The safety net of ``infra/test.sh``: whatever a killed test session left running under its own
+    directory goes, and nothing else. Returns the pids that were found.
+    """
+    own = {os.getpid(), os.getppid()}
+    found = [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and int(entry.name) not in own and pid_alive(int(entry.name), marker)
+    ]
+    for pid in found:
+        terminate(pid, marker=marker, timeout=timeout)
+    return found

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,16 @@ from shopfloor.stack.kafka import new_cluster_id, server_properties
 from shopfloor.stack.mosquitto import mosquitto_conf
 from shopfloor.stack.mqtt_accounts import EdgeNodeAccount, load_nodes, mqtt_acl, mqtt_users
 from shopfloor.stack.postgres import postgres_conf
-from shopfloor.stack.process import StackError, check_traversable, pid_alive, read_pid, tail
+from shopfloor.stack.process import (
+    StackError,
+    check_traversable,
+    pid_alive,
+    read_pid,
+    reap,
+    spawn_detached,
+    tail,
+    terminate,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -165,3 +176,18 @@ def test_a_mode_700_parent_is_reported_and_a_755_one_passes(tmp_path: Path) -> N
         check_traversable(open_dir / "state", "nobody")
     finally:
         shutil.rmtree(open_dir)
+
+
+def test_reap_stops_only_processes_naming_the_marker(tmp_path: Path) -> None:
+    marker = f"/shopfloor-reap-{uuid.uuid4().hex}"
+    log = tmp_path / "sleep.log"
+    sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]
+    ours = spawn_detached([*sleeper, marker], log)
+    other = spawn_detached(sleeper, log)
+    try:
+        assert pid_alive(ours, marker)
+        assert reap(marker, timeout=10) == [ours]
+        assert not pid_alive(ours) and pid_alive(other)
+    finally:
+        reap(marker, timeout=1)
+        terminate(other, marker="time.sleep(600)", timeout=1)
