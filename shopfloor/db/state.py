@@ -11,22 +11,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from shopfloor.db.pool import Connection
+from shopfloor.db.raw import MES_EVENT, WoEvent, mes_event_row
 from shopfloor.events import (
     OrderCancelledPayload,
     OrderPayload,
-    WoFinishedEvent,
-    WoPausedEvent,
     WoReleasedPayload,
-    WoReportedEvent,
-    WoResumedEvent,
-    WoStartedEvent,
 )
 
 OperationStatus = Literal["pending", "started", "paused", "done"]
-WoEvent = WoStartedEvent | WoReportedEvent | WoPausedEvent | WoResumedEvent | WoFinishedEvent
 
 _STATUS_AFTER: dict[str, OperationStatus] = {
     "wo.started": "started",
@@ -239,31 +235,14 @@ def record_wo_event(conn: Connection, event: WoEvent) -> bool:
     Returns False, changing nothing, when the event was already recorded (a redelivery).
     """
     payload = event.payload
+    columns = sql.SQL(", ").join(map(sql.Identifier, MES_EVENT.columns))
+    values = sql.SQL(", ").join(sql.Placeholder() * len(MES_EVENT.columns))
     with conn.transaction():
         inserted = conn.execute(
-            """
-            INSERT INTO mes_event (event_id, ts, type, work_order_id, operation_seq, machine_id, operator_id,
-                                   good, scrap, reason, note, source, seq, historical)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-            ON CONFLICT (event_id, ts) DO NOTHING
-            RETURNING event_id
-            """,
-            (
-                event.event_id,
-                event.ts,
-                event.type,
-                payload.work_order_id,
-                payload.operation_seq,
-                payload.machine_id,
-                payload.operator_id,
-                getattr(payload, "good", None),
-                getattr(payload, "scrap", None),
-                getattr(payload, "reason", None),
-                getattr(payload, "note", None),
-                event.source,
-                event.seq,
-                event.historical,
-            ),
+            sql.SQL(
+                "INSERT INTO mes_event ({}) VALUES ({}) ON CONFLICT (event_id, ts) DO NOTHING RETURNING event_id"
+            ).format(columns, values),
+            mes_event_row(event),
         ).fetchone()
         if inserted is None:
             return False
