@@ -54,7 +54,7 @@ class MqttCollector:
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311, clean_session=not persistent
         )
-        self._client.reconnect_delay_set(0.2, 1.0)
+        self._client.reconnect_delay_set(1, 2)
         if settings.username:
             password = settings.password.get_secret_value() if settings.password else None
             self._client.username_pw_set(settings.username, password)
