@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from confluent_kafka import Message
 
 from shopfloor.db.pool import Connection
 from shopfloor.db.raw import write_raw_events
@@ -22,7 +23,13 @@ from shopfloor.events import (
     WoPausedEvent,
     WoPausedPayload,
     new_event_id,
+    parse_event,
 )
+from shopfloor.kafka.consumer import BatchConsumer
+from shopfloor.kafka.producer import flush, make_producer, produce_event
+from shopfloor.settings import KafkaSettings
+from shopfloor.topics import KafkaTopic
+from tests.fixtures.stack import unique_name
 
 pytestmark = pytest.mark.integration
 
@@ -84,3 +91,26 @@ def test_each_event_type_lands_in_its_table_once(db_conn: Connection) -> None:
 def test_duplicates_within_one_batch_are_written_once(db_conn: Connection) -> None:
     events = batch()[:2]
     assert write_raw_events(db_conn, [*events, *events, events[0]]) == 2
+
+
+def test_kafka_batch_written_then_committed_is_the_writer_loop(
+    db_conn: Connection, kafka_settings: KafkaSettings
+) -> None:
+    """The pattern every raw writer follows: poll, parse, one DB commit, then the offsets."""
+    events = batch()
+    producer = make_producer(kafka_settings)
+    for event in events:
+        produce_event(producer, event, kafka_settings)
+    flush(producer)
+
+    group = unique_name("g")
+    topics = [KafkaTopic.TELEMETRY, KafkaTopic.MES]
+    with BatchConsumer(kafka_settings, group, topics) as consumer:
+        messages: list[Message] = []
+        for _ in range(60):
+            messages += consumer.poll_batch(max_messages=100, timeout=1.0)
+            if len(messages) >= len(events):
+                break
+        assert write_raw_events(db_conn, [parse_event(m.value() or b"") for m in messages]) == 5
+        consumer.commit(messages)
+    assert db_conn.execute("SELECT count(*) FROM mes_event").fetchone() == (1,)

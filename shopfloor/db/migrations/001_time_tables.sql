@@ -37,11 +37,19 @@ LANGUAGE plpgsql AS $$
 BEGIN
     IF shopfloor_has_timescaledb() THEN
         EXECUTE format('CREATE TABLE %I (%s)', p_table, p_columns);
-        -- The 2.x signature with a column name; still accepted by versions that prefer by_range().
-        EXECUTE format(
-            'SELECT public.create_hypertable(%L::regclass, %L::name, chunk_time_interval => interval %L)',
-            p_table, p_time_column, '1 day'
-        );
+        IF EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'by_range' AND pronamespace = 'public'::regnamespace) THEN
+            -- TimescaleDB >= 2.13: the dimension-builder interface.
+            EXECUTE format(
+                'SELECT public.create_hypertable(%L::regclass, public.by_range(%L::name, interval %L))',
+                p_table, p_time_column, '1 day'
+            );
+        ELSE
+            -- Older 2.x: time column name and chunk interval as arguments.
+            EXECUTE format(
+                'SELECT public.create_hypertable(%L::regclass, %L::name, chunk_time_interval => interval %L)',
+                p_table, p_time_column, '1 day'
+            );
+        END IF;
         INSERT INTO shopfloor_time_table VALUES (p_table, p_time_column, 'hypertable', p_retained);
     ELSE
         EXECUTE format('CREATE TABLE %I (%s) PARTITION BY RANGE (%I)', p_table, p_columns, p_time_column);
