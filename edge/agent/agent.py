@@ -116,12 +116,16 @@ class EdgeAgent:
     def close(self, flush_timeout: float = 5.0) -> None:
         """Graceful: deliver what can be delivered within ``flush_timeout``, publish death, disconnect.
 
+        Waits up to ``flush_timeout`` only if the agent was started and has queued rows.
+
         Rows not acknowledged stay in the outbox for the next start.
         """
         if self._closed:
             return
         self._closed = True
-        if self._link.connected:
+        if self._link.started and self.queue.rows:
+            # Also when not connected yet: a short-lived process (a wedge fed from a file) gets its
+            # connection and delivery a chance before exiting.
             self._link.wait_drained(flush_timeout)
         self._link.stop()
         self.queue.close()

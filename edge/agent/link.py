@@ -96,6 +96,10 @@ class MqttLink:
         self._wake.set()
 
     @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    @property
     def connected(self) -> bool:
         return self._connected.is_set()
 
