@@ -36,7 +36,8 @@ class DeliveryError(RuntimeError):
         self.topic = topic
         self.key = key
         self.error = error
-        super().__init__(f"delivery to {topic} (key {key!r}) failed: {error.str()}")
+        where = f" to {topic} (key {key!r})" if topic is not None else ""
+        super().__init__(f"delivery{where} failed: {error.str()}")
 
 
 def make_producer(settings: KafkaSettings, **overrides: Any) -> Producer:

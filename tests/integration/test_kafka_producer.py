@@ -111,3 +111,19 @@ def test_undeliverable_event_raises_instead_of_being_dropped(kafka_settings: Kaf
         flush(producer, timeout=10)
     assert raised.value.topic == topic_name(KafkaTopic.TELEMETRY, nowhere.topic_prefix)
     assert raised.value.key == b"H2"
+
+
+def test_flush_raises_when_messages_are_still_queued_at_its_timeout(kafka_settings: KafkaSettings) -> None:
+    nowhere = kafka_settings.model_copy(update={"bootstrap_servers": f"127.0.0.1:{_closed_port()}"})
+    producer = make_producer(nowhere, **{"message.timeout.ms": 600_000, "log_level": 0})
+    event = MachineStateEvent(
+        event_id=new_event_id(),
+        source="gw-1",
+        seq=1,
+        ts=datetime(2026, 3, 1, tzinfo=UTC),
+        payload=MachineStatePayload(machine_id="H2", state="IDLE"),
+    )
+    produce_event(producer, event, nowhere)
+    with pytest.raises(DeliveryError, match="1 messages still queued"):
+        flush(producer, timeout=0.5)
+    producer.purge()
