@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shopfloor.plant.plant import Issue, Path
+from shopfloor.plant.plant import DocPath, Issue
 
 if TYPE_CHECKING:
     from shopfloor.plant.plant import Plant
 
 
-def _duplicates(items: list[tuple[str, Path]], what: str) -> list[Issue]:
-    seen: dict[str, Path] = {}
+def _duplicates(items: list[tuple[str, DocPath]], what: str) -> list[Issue]:
+    seen: dict[str, DocPath] = {}
     issues = []
     for ident, path in items:
         if ident in seen:
@@ -27,15 +27,15 @@ def _duplicates(items: list[tuple[str, Path]], what: str) -> list[Issue]:
 
 def cross_check(plant: Plant) -> list[Issue]:
     issues: list[Issue] = []
-    machines: list[tuple[str, Path]] = []
+    machines: list[tuple[str, DocPath]] = []
     machine_workshop: dict[str, str] = {}
-    machine_wc: dict[str, tuple[str, Path]] = {}
-    lines: list[tuple[str, Path]] = []
+    machine_wc: dict[str, tuple[str, DocPath]] = {}
+    lines: list[tuple[str, DocPath]] = []
     for w, ws in enumerate(plant.workshops):
         for li, line in enumerate(ws.lines):
             lines.append((line.id, ("workshops", w, "lines", li, "id")))
             for m, machine in enumerate(line.machines):
-                path: Path = ("workshops", w, "lines", li, "machines", m)
+                path: DocPath = ("workshops", w, "lines", li, "machines", m)
                 machines.append((machine.id, (*path, "id")))
                 # A duplicate id is reported once, above; keep the first machine's facts.
                 machine_workshop.setdefault(machine.id, ws.id)
@@ -57,13 +57,13 @@ def cross_check(plant: Plant) -> list[Issue]:
 
     listed_in: dict[str, str] = {}
     for i, wc in enumerate(plant.workcenters):
-        here: Path = ("workcenters", i)
+        here: DocPath = ("workcenters", i)
         if wc.workshop_id not in workshop_ids:
             issues.append(Issue((*here, "workshop_id"), f"unknown workshop id {wc.workshop_id!r}"))
         if wc.calendar_id not in calendar_ids:
             issues.append(Issue((*here, "calendar_id"), f"unknown calendar id {wc.calendar_id!r}"))
         for j, machine_id in enumerate(wc.machine_ids):
-            at: Path = (*here, "machine_ids", j)
+            at: DocPath = (*here, "machine_ids", j)
             if machine_id not in machine_wc:
                 issues.append(Issue(at, f"unknown machine id {machine_id!r}"))
             elif machine_id in listed_in:
@@ -96,7 +96,7 @@ def cross_check(plant: Plant) -> list[Issue]:
         if product.material_id not in material_ids:
             issues.append(Issue((*here, "material_id"), f"unknown material id {product.material_id!r}"))
         for j, op in enumerate(product.routing):
-            op_at: Path = (*here, "routing", j)
+            op_at: DocPath = (*here, "routing", j)
             op_wc = workcenters.get(op.workcenter_id)
             if op_wc is None:
                 issues.append(Issue((*op_at, "workcenter_id"), f"unknown workcenter id {op.workcenter_id!r}"))

@@ -25,14 +25,14 @@ from shopfloor.plant.model import (
     Workshop,
 )
 
-Path = tuple[str | int, ...]
+DocPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Issue:
     """One cross-check failure: where in the document (a pydantic-style location) and what."""
 
-    path: Path
+    path: DocPath
     message: str
 
 

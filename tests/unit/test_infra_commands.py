@@ -9,6 +9,7 @@ field of a settings class, and its value must validate.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import json
@@ -121,6 +122,7 @@ def root() -> TyperGroup:
     return group
 
 
+@functools.cache
 def settings_fields() -> dict[str, tuple[type[BaseSettings], str]]:
     """SHOPFLOOR_<CONCERN>_<FIELD> -> (settings class, field), from every settings class in the project."""
     for package in PROJECT_PACKAGES:
