@@ -14,6 +14,9 @@ class StackSettings(Settings):
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
     kafka_heap: str = "512m"
+    # Extra JVM options of the broker. Serial GC suits a small heap on a 2-core machine; tests add
+    # -XX:TieredStopAtLevel=1, which starts the broker about twice as fast at some peak throughput.
+    kafka_jvm_opts: str = "-XX:+UseSerialGC"
     # Directory with the Kafka jars fetched by infra/install.sh (mvn dependency:copy-dependencies).
     kafka_libs: Path = PROJECT_ROOT / ".state" / "kafka-libs"
     pg_port: int = 15432

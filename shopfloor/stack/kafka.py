@@ -8,6 +8,7 @@ its log in the state directory.
 from __future__ import annotations
 
 import base64
+import shlex
 import shutil
 import subprocess
 import uuid
@@ -31,6 +32,8 @@ from shopfloor.stack.process import (
 
 # A controlled shutdown of a single node normally takes a few seconds; give it room on a busy box.
 STOP_TIMEOUT_S: Final = 60.0
+# A short-lived JVM (the storage tool) starts fastest with the client compiler only.
+TOOL_JVM_FLAGS: Final = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 
 
 def server_properties(port: int, controller_port: int, data_dir: Path) -> str:
@@ -76,8 +79,14 @@ def log4j_properties(log_file: Path) -> str:
 
 
 def new_cluster_id() -> str:
-    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (as kafka-storage makes)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (as kafka-storage makes).
+
+    Like Kafka's own ``Uuid.randomUuid``, never one starting with "-": command lines take it for an option.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 class KafkaServer:
@@ -110,9 +119,9 @@ class KafkaServer:
     def _format_once(self, classpath: str) -> None:
         if (self.data_dir / "meta.properties").exists():
             return
-        argv = ["java", "-cp", classpath, "kafka.tools.StorageTool", "format"]
+        argv = ["java", *TOOL_JVM_FLAGS, "-cp", classpath, "kafka.tools.StorageTool", "format"]
         result = subprocess.run(
-            [*argv, "-t", new_cluster_id(), "-c", str(self.properties)],
+            [*argv, f"--cluster-id={new_cluster_id()}", f"--config={self.properties}"],
             capture_output=True,
             text=True,
         )
@@ -131,6 +140,7 @@ class KafkaServer:
         self.log4j.write_text(log4j_properties(self.log_file))
         self._format_once(classpath)
         argv = ["java", f"-Xmx{self.settings.kafka_heap}", "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true"]
+        argv += shlex.split(self.settings.kafka_jvm_opts)
         argv += ["-cp", classpath, f"-Dlog4j.configuration=file:{self.log4j}", "kafka.Kafka", str(self.properties)]
         pid = spawn_detached(argv, self.stdout_file, cwd=self.dir)
         self.pid_file.write_text(f"{pid}\n")
