@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -62,3 +63,9 @@ def validate(path: PlantPath) -> None:
     plant = _load_or_exit(path)
     counts = ", ".join(f"{n} {what}" for what, n in plant.counts().items())
     typer.echo(f"{path}: ok ({counts})")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of a plant file (for editor completion, e.g. yaml-language-server)."""
+    typer.echo(json.dumps(Plant.model_json_schema(), indent=2, ensure_ascii=False))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,12 @@ def test_syntax_error_exits_2(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["plant", "validate", str(path)])
     assert result.exit_code == 2
     assert f"{path}:3:1:" in result.output
+
+
+def test_schema_describes_the_plant_file(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["plant", "schema"])
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.output)
+    assert {"enterprise_id", "site_id", "timezone", "workshops", "workcenters", "calendars"} <= set(schema["required"])
+    machine = schema["$defs"]["Machine"]
+    assert machine["properties"]["ideal_cycle_s"]["exclusiveMinimum"] == 0
