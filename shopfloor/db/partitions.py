@@ -87,9 +87,10 @@ def ensure_partitions(conn: Connection, days_ahead: int, *, today: date | None =
     """Create the missing daily partitions from today to ``days_ahead`` days ahead; returns their names."""
     start = today or datetime.now(UTC).date()
     created: list[str] = []
-    # One transaction (one commit) for all of them rather than one per partition.
-    with conn.transaction():
-        for table, time_column, _retained in time_tables(conn):
+    for table, time_column, _retained in time_tables(conn):
+        # One transaction per table: one commit for its days, and never a lock on two parents at once,
+        # so a writer holding several tables cannot deadlock with us.
+        with conn.transaction():
             have = existing_partitions(conn, table)
             for offset in range(days_ahead + 1):
                 day = start + timedelta(days=offset)

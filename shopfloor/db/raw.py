@@ -108,6 +108,8 @@ def write_raw_events(conn: Connection, events: Iterable[EventBase]) -> int:
             by_table.setdefault(table.table, (table, []))[1].extend(rows)
     written = 0
     with conn.transaction():
-        for table, rows in by_table.values():
+        # Tables in a fixed order, so concurrent writers lock them in the same order.
+        for name in sorted(by_table):
+            table, rows = by_table[name]
             written += write_batch(conn, table, rows)
     return written
