@@ -7,6 +7,7 @@ replan at start-up covers anything consumed before a crash, so no trigger is eve
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from rescheduler.service.snapshot import read_snapshot
 from rescheduler.service.triggers import record_batch
 from shopfloor.db.pool import Connection, connect
 from shopfloor.events import EventBase
+from shopfloor.kafka.admin import ensure_topics
 from shopfloor.kafka.consumer import BatchConsumer
 from shopfloor.kafka.producer import flush, make_producer, produce_event
 from shopfloor.plant import Plant, load_plant
@@ -157,7 +159,8 @@ class ReschedulerService:
 
 
 def serve(plant: Path, debounce_s: float, time_limit_s: float, http_port: int | None) -> None:
-    """Run the rescheduler until interrupted (the ``shopfloor schedule serve`` command)."""
+    """Run the rescheduler until SIGINT or SIGTERM (the ``shopfloor schedule serve`` command)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     base = ReschedulerSettings()
     settings = base.model_copy(
         update={
@@ -166,9 +169,10 @@ def serve(plant: Path, debounce_s: float, time_limit_s: float, http_port: int | 
             "time_limit_s": time_limit_s,
         }
     )
-    service = ReschedulerService(load_plant(plant), settings, KafkaSettings(), PostgresSettings(), http_port)
+    kafka = KafkaSettings()
+    ensure_topics(kafka)  # idempotent; the service's output topics must exist before the first plan
+    service = ReschedulerService(load_plant(plant), settings, kafka, PostgresSettings(), http_port)
     stop = threading.Event()
-    try:
-        service.run(stop)
-    except KeyboardInterrupt:
-        stop.set()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    service.run(stop)
