@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 # Kafka refused an event for good (too large for the topic, not authorised...): it is dead-lettered.
 KAFKA_REASON = "kafka"
+# At stop, the broker counts as done sending after this long without a message.
+QUIET_S = 0.25
 
 
 def producer_overrides(kafka: KafkaSettings, config: BridgeConfig) -> dict[str, Any]:
@@ -76,6 +78,8 @@ class Bridge:
         overrides = {**producer_overrides(kafka_settings, config), "error_cb": self._on_kafka_error}
         self._producer = make_producer(kafka_settings, **overrides)
         self._closing = False
+        self._last_seen = 0.0  # while closing: when the broker last sent us something
+        self._intake = threading.Lock()  # held while a message is handled; uncontended except at stop
         self._generation = 0  # bumped on every (dis)connection; guarded by _ack_lock for ackers
         self._ack_lock = threading.Lock()
         self._stop_polling = threading.Event()
@@ -109,12 +113,15 @@ class Bridge:
         Returns how many produced messages were still undelivered (0 on a clean stop); those, and any
         message that arrived meanwhile, stay unacknowledged and come back to the next session.
         """
-        self._closing = True
+        with self._intake:  # a message being handled now finishes its produce() first
+            self._closing = True
+            self._last_seen = time.monotonic()
         self._stop_polling.set()
         if self._poller.is_alive():
             self._poller.join()
         # Delivery callbacks now run here, in flush; they queue PUBACKs ahead of the DISCONNECT below.
         undelivered = self._producer.flush(timeout)
+        self._wait_quiet(deadline=time.monotonic() + timeout)
         self._client.disconnect()
         self._client.loop_stop()
         self._producer.close()
@@ -122,6 +129,19 @@ class Bridge:
         if undelivered:
             log.warning("bridge %s stopped with %d messages undelivered", self.config.bridge_id, undelivered)
         return undelivered
+
+    def _wait_quiet(self, deadline: float) -> None:
+        """Wait until the PUBACKs are written and the broker has stopped sending.
+
+        Every ack opens the broker's window, and it sends more (ignored now: they return next session).
+        Closing a TCP socket with unread data makes the kernel send a reset, and a reset makes the broker
+        drop what it had not yet read, our last PUBACKs and DISCONNECT included: the acknowledged messages
+        would come back as duplicates. Once the window is full of ignored messages the broker goes quiet.
+        """
+        while time.monotonic() < deadline:
+            if not self._client.want_write() and time.monotonic() - self._last_seen >= QUIET_S:
+                return
+            time.sleep(QUIET_S / 5)
 
     # -- MQTT side (network thread) -------------------------------------------------------------------
 
@@ -182,8 +202,13 @@ class Bridge:
             log.warning("bridge %s disconnected (%s); reconnecting", self.config.bridge_id, reason)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        if self._closing:
-            return  # left unacknowledged: the broker re-sends it to the next session
+        with self._intake:
+            if self._closing:
+                self._last_seen = time.monotonic()
+                return  # left unacknowledged: the broker re-sends it to the next session
+            self._take(msg)
+
+    def _take(self, msg: mqtt.MQTTMessage) -> None:
         received = time.perf_counter()
         self.metrics.taken += 1
         self.metrics.received.inc()

@@ -9,16 +9,31 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+import paho.mqtt.client as mqtt
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 
+from shopfloor.events import (
+    EventBase,
+    MachineCounterEvent,
+    MachineCounterPayload,
+    MachineState,
+    MachineStateEvent,
+    MachineStatePayload,
+    WoReportedEvent,
+    WoReportedPayload,
+)
 from shopfloor.settings import KafkaSettings, MqttSettings
+from shopfloor.topics import MqttKind, mqtt_topic
 
 READY_LINE = "subscribed to"
 
@@ -91,6 +106,92 @@ class BridgeProcess:
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedEvent:
+    topic: str
+    key: str
+    event_id: str
+    payload: bytes
+
+
+def event_plan(
+    mqtt_settings: MqttSettings, count: int, machines: Sequence[str], work_orders: Sequence[str]
+) -> list[PlannedEvent]:
+    """Valid events in publish order on one line's topics: 2/5 states, 2/5 counters, 1/5 work-order reports."""
+    out: list[PlannedEvent] = []
+    now = datetime.now(UTC)
+    states = list(MachineState)
+    for seq in range(count):
+        machine = machines[seq % len(machines)]
+        event: EventBase
+        if seq % 5 == 4:
+            order = work_orders[seq % len(work_orders)]
+            report = WoReportedPayload(work_order_id=order, machine_id=machine, good=seq % 7)
+            event = WoReportedEvent(event_id=uuid.uuid4(), source="pub", seq=seq, ts=now, payload=report)
+            kind, key = MqttKind.WO, order
+        elif seq % 5 in (1, 3):
+            counts = MachineCounterPayload(machine_id=machine, good=seq, scrap=seq // 100)
+            event = MachineCounterEvent(event_id=uuid.uuid4(), source="pub", seq=seq, ts=now, payload=counts)
+            kind, key = MqttKind.COUNTER, machine
+        else:
+            state = MachineStatePayload(machine_id=machine, state=states[seq % len(states)])
+            event = MachineStateEvent(event_id=uuid.uuid4(), source="pub", seq=seq, ts=now, payload=state)
+            kind, key = MqttKind.STATE, machine
+        topic = mqtt_topic(mqtt_settings.enterprise, mqtt_settings.site, "heading", "line1", machine, kind)
+        out.append(PlannedEvent(topic, key, str(event.event_id), event.to_json()))
+    return out
+
+
+class PacedPublisher:
+    """A paho QoS 1 publisher in its own thread: ``batch`` messages, then a pause, counting progress."""
+
+    def __init__(self, settings: MqttSettings, messages: list[tuple[str, bytes]], batch: int, pause_s: float) -> None:
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+        self.client.max_inflight_messages_set(100)
+        self.client.connect(settings.host, settings.port)
+        self.client.loop_start()
+        self.messages = messages
+        self.batch = batch
+        self.pause_s = pause_s
+        self.published = 0
+        self.progress = threading.Condition()
+        self.infos: list[mqtt.MQTTMessageInfo] = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        pause = threading.Event()
+        for start in range(0, len(self.messages), self.batch):
+            for topic, payload in self.messages[start : start + self.batch]:
+                info = self.client.publish(topic, payload, qos=1)
+                if info.rc is not MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    raise RuntimeError(f"publish refused: {info.rc}")
+                self.infos.append(info)
+            with self.progress:
+                self.published = min(start + self.batch, len(self.messages))
+                self.progress.notify_all()
+            pause.wait(self.pause_s)
+
+    def wait_published(self, count: int, timeout: float = 120.0) -> None:
+        with self.progress:
+            if not self.progress.wait_for(lambda: self.published >= count, timeout=timeout):
+                raise TimeoutError(f"only {self.published} of {count} published")
+
+    def finish(self, timeout: float = 60.0) -> None:
+        """Wait until every message is acknowledged by the broker, then disconnect."""
+        self.thread.join()
+        try:
+            for info in self.infos:
+                info.wait_for_publish(timeout=timeout)
+                if not info.is_published():
+                    raise TimeoutError(f"message {info.mid} not acknowledged by the broker")
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
     topic: str
     partition: int
@@ -106,18 +207,28 @@ def read_topics(
     done: Callable[[list[Record]], bool],
     timeout: float = 60.0,
 ) -> list[Record]:
-    """Read the topics from the beginning until ``done(records)`` or ``timeout``; records in partition order."""
+    """Read the topics from the beginning until ``done(records)`` or ``timeout``; records in partition order.
+
+    Partitions are assigned explicitly (``kafka.partitions`` each), not through a consumer group: no
+    rebalance to wait for, and no partition missed because a just-created topic's metadata was partial
+    when the group formed.
+    """
     consumer = Consumer(
         {
             "bootstrap.servers": kafka.bootstrap_servers,
             "group.id": f"bridge-reader-{uuid.uuid4().hex}",
-            "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
         }
     )
     records: list[Record] = []
     try:
-        consumer.subscribe(list(topics))
+        consumer.assign(
+            [
+                TopicPartition(topic, partition, OFFSET_BEGINNING)
+                for topic in topics
+                for partition in range(kafka.partitions)
+            ]
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not done(records):
             for message in consumer.consume(num_messages=1000, timeout=0.5):
