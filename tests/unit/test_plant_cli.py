@@ -1,4 +1,7 @@
-"""``shopfloor plant show`` and ``validate`` through the real CLI registry."""
+"""``shopfloor plant show``, ``validate`` and ``schema`` through typer, as registered in the CLI.
+
+Only the plant commands are mounted, so these tests do not depend on every subsystem importing.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,11 @@ import json
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
-from shopfloor.cli import COMMANDS, _register, app
+from shopfloor.cli import COMMANDS
+from shopfloor.plant import cli as plant_cli
 from shopfloor.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit
@@ -16,10 +21,13 @@ pytestmark = pytest.mark.unit
 DEMO = PROJECT_ROOT / "infra" / "plants" / "demo.yaml"
 
 
+app = typer.Typer()
+app.add_typer(plant_cli.app, name="plant")
+
+
 @pytest.fixture(scope="module")
 def runner() -> CliRunner:
-    assert COMMANDS["plant"][0] == "shopfloor.plant.cli"
-    _register()
+    assert COMMANDS["plant"][0] == plant_cli.__name__
     return CliRunner()
 
 

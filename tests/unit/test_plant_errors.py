@@ -269,7 +269,7 @@ def test_missing_field_points_at_the_mapping_that_lacks_it() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "line_fragment", "reason_part"),
     [
-        pytest.param("    name: Rolling\n", "\tname: Rolling\n", "\tname: Rolling", "'\\t'", id="tab"),
+        pytest.param("    name: Rolling\n", "\tname: Rolling\n", "\tname: Rolling", "tab", id="tab"),
         pytest.param(
             "name: Heading press H1\n",
             "name: Heading press H1: x\n",
