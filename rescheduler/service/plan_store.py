@@ -36,8 +36,12 @@ def write_plan(
     ops: Sequence[PlannedOp],
     projections: Sequence[OrderProjection],
     due_by_work_order: dict[str, datetime],
+    keep_plans: int = 200,
 ) -> tuple[str, int]:
-    """Insert the next version for the site and make it current; returns (plan_id, version)."""
+    """Insert the next version for the site and make it current; returns (plan_id, version).
+
+    Only the newest ``keep_plans`` versions are kept (with their operations): a busy day replans often.
+    """
     # Serialize writers of one site (a second service instance would otherwise race for the version).
     conn.execute("SELECT pg_advisory_xact_lock(hashtext('schedule_plan:' || %s))", (header.site_id,))
     row = conn.execute("SELECT COALESCE(max(version), 0) FROM schedule_plan WHERE site_id = %s", (header.site_id,))
@@ -90,4 +94,7 @@ def write_plan(
             """,
             [(plan_id, p.order_id, p.customer_id, p.due, p.projected, p.late, p.cause) for p in projections],
         )
+    conn.execute(
+        "DELETE FROM schedule_plan WHERE site_id = %s AND version <= %s", (header.site_id, version - keep_plans)
+    )
     return plan_id, version

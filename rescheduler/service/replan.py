@@ -72,7 +72,7 @@ class Replanner:
         )
         due = {wo_id: wo.due for wo_id, wo in plan_input.work_orders.items()}
         with conn.transaction():
-            plan_id, version = write_plan(conn, header, ops, projections, due)
+            plan_id, version = write_plan(conn, header, ops, projections, due, s.keep_plans)
             known = open_alerts(conn)
             late = decide_late(projections, known)
             material = decide_material(needs_before, needs_now, known, timedelta(hours=s.material_earlier_min_h))

@@ -22,6 +22,8 @@ class ReschedulerSettings(BaseSettings):
     num_workers: Annotated[int, Field(ge=1, le=64)] = 2
     # Horizon the problem covers (calendar unavailability is computed over it).
     horizon_days: Annotated[int, Field(ge=1, le=365)] = 28
+    # Plan versions kept in the database (older ones are deleted with their operations).
+    keep_plans: Annotated[int, Field(ge=1)] = 200
     # Operations starting within this many minutes of "now" are frozen like started ones, so the floor
     # is not told to change what it is about to start.
     freeze_window_min: Annotated[float, Field(ge=0)] = 0.0

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from psycopg import pq
+
 from rescheduler.service.plan import PlannedOp
 from shopfloor.db.pool import Connection
 
@@ -71,8 +73,10 @@ class Snapshot:
 
 def read_snapshot(conn: Connection, site_id: str) -> Snapshot:
     """Everything a replan needs, read in one consistent (repeatable-read) transaction."""
+    outermost = conn.info.transaction_status == pq.TransactionStatus.IDLE
     with conn.transaction():
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        if outermost:  # inside a caller's transaction, its isolation applies
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         return Snapshot(
             work_orders=_work_orders(conn),
             standard_times=_standard_times(conn),

@@ -128,10 +128,17 @@ def test_unchanged_state_replans_to_the_same_plan(pg_settings: PostgresSettings,
         # Same clock: a later minute would legitimately move operations planned to start right now.
         second = replanner.replan(conn, "second", now=now)
         versions = conn.execute("SELECT version, is_current FROM schedule_plan ORDER BY version").fetchall()
+        # Only the newest versions are kept.
+        Replanner(plant, ReschedulerSettings(time_limit_s=5, keep_plans=2)).replan(conn, "third", now=now)
+        kept = conn.execute("SELECT version FROM schedule_plan ORDER BY version").fetchall()
+        orphans = conn.execute(
+            "SELECT count(*) FROM scheduled_operation WHERE plan_id NOT IN (SELECT plan_id FROM schedule_plan)"
+        ).fetchone()
     assert (first.version, second.version) == (1, 2)
     assert versions == [(1, False), (2, True)]
     assert second.event.payload.moved == []
     assert len(first.event.payload.moved) == len(first.ops)  # all new against no plan
+    assert kept == [(2,), (3,)] and orphans == (0,)
 
 
 def produce(kafka: KafkaSettings, events: list[EventBase]) -> None:
