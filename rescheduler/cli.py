@@ -26,10 +26,15 @@ def solve(
 ) -> None:
     """Minimize the makespan of a benchmark instance, check the schedule, print one JSON object."""
     from rescheduler.instances import load
+    from rescheduler.instances.orlib import InstanceFormatError
     from rescheduler.model import NoSolutionError, SolveParams, check
     from rescheduler.model import solve as solve_problem
 
-    problem = load(file, fmt.value)
+    try:
+        problem = load(file, fmt.value)
+    except InstanceFormatError as exc:
+        typer.echo(json.dumps({"instance": file.stem, "status": "INVALID_INSTANCE", "error": str(exc)}))
+        raise typer.Exit(2) from exc
     params = SolveParams(objective="makespan", time_limit_s=time_limit, num_workers=workers)
     try:
         solution = solve_problem(problem, params)

@@ -21,6 +21,7 @@ from rescheduler.model import calendar
 from rescheduler.model.problem import Job, Operation, OpKey, Problem, ScheduledOp
 
 LinearExpr = cp_model.LinearExprT
+BLOCKED_IN_NO_OVERLAP = False  # start domains already keep work off blocked time
 
 
 @dataclass
@@ -33,6 +34,11 @@ class BuiltModel:
     frozen: list[ScheduledOp] = field(default_factory=list)
     job_ends: dict[str, LinearExpr] = field(default_factory=dict)
     objectives: dict[str, LinearExpr] = field(default_factory=dict)
+    # auxiliary variables, kept so a plan can be turned into a complete hint
+    day_lits: dict[tuple[OpKey, str, int], cp_model.IntVar] = field(default_factory=dict)
+    late: dict[str, cp_model.IntVar] = field(default_factory=dict)
+    makespan: cp_model.IntVar | None = None
+    moved: dict[OpKey, tuple[cp_model.IntVar, cp_model.IntVar]] = field(default_factory=dict)
 
 
 def safe_horizon(problem: Problem) -> int:
@@ -40,18 +46,26 @@ def safe_horizon(problem: Problem) -> int:
     fixed = [0, *(j.release for j in problem.jobs), *(u.end for u in problem.unavailability)]
     fixed += [f.end for f in calendar.frozen_ops(problem)]
     work = sum(max(op.durations.values()) for _, op in problem.operations() if op.frozen is None)
-    return max(fixed) + work
+    # a normal job's op on a reserved workcenter must fit within one day's share: at worst a day each
+    reserved = {m for r in problem.reserves for m in r.machines}
+    normal = calendar.normal_jobs(problem)
+    waits = sum(
+        1 for job, op in problem.operations() if op.frozen is None and job.id in normal and set(op.durations) & reserved
+    )
+    return max(fixed) + work + problem.day_minutes * (waits + 1 if waits else 0)
 
 
 def build(problem: Problem, horizon: int, *, with_stability: bool, move_cost: int) -> BuiltModel:
     model = cp_model.CpModel()
     built = BuiltModel(model=model, horizon=horizon, frozen=calendar.frozen_ops(problem))
     intervals: dict[str, list[cp_model.IntervalVar]] = {m: [] for m in problem.machines}
-    for m, ivs in calendar.blocked(problem).items():
-        for k, (lo, hi) in enumerate(ivs):
-            intervals[m].append(model.new_fixed_size_interval_var(lo, hi - lo, f"blocked_{m}_{k}"))
+    blocked = calendar.blocked(problem)
+    if BLOCKED_IN_NO_OVERLAP:
+        for m, ivs in blocked.items():
+            for k, (lo, hi) in enumerate(ivs):
+                intervals[m].append(model.new_fixed_size_interval_var(lo, hi - lo, f"blocked_{m}_{k}"))
     for job in problem.jobs:
-        _add_job(built, job, intervals)
+        _add_job(built, job, intervals, blocked)
     for machine_intervals in intervals.values():
         if len(machine_intervals) > 1:
             model.add_no_overlap(machine_intervals)
@@ -60,7 +74,12 @@ def build(problem: Problem, horizon: int, *, with_stability: bool, move_cost: in
     return built
 
 
-def _add_job(built: BuiltModel, job: Job, intervals: dict[str, list[cp_model.IntervalVar]]) -> None:
+def _add_job(
+    built: BuiltModel,
+    job: Job,
+    intervals: dict[str, list[cp_model.IntervalVar]],
+    blocked: dict[str, list[calendar.Interval]],
+) -> None:
     model = built.model
     previous_end: LinearExpr = 0
     for op in job.operations:
@@ -70,18 +89,49 @@ def _add_job(built: BuiltModel, job: Job, intervals: dict[str, list[cp_model.Int
             # a fact: constant placement; precedence into a frozen op is not a decision, so not constrained
             previous_end = op.frozen.end
             continue
-        start = _add_operation(built, key, op, max(0, job.release), intervals)
+        start = _add_operation(built, key, op, max(0, job.release), intervals, blocked)
         model.add(start >= previous_end)
         previous_end = _end_expr(built, key)
     built.job_ends[job.id] = previous_end
 
 
+def start_windows(earliest: int, latest: int, dur: int, blocked: list[calendar.Interval]) -> list[list[int]]:
+    """Closed ranges of starts in [earliest, latest] whose [start, start + dur) misses every blocked interval."""
+    windows, lo = [], earliest
+    for b_start, b_end in blocked:
+        if dur == 0 or b_end <= lo:
+            continue
+        hi = min(latest, b_start - dur)
+        if hi >= lo:
+            windows.append([lo, hi])
+        lo = max(lo, b_end)
+        if lo > latest:
+            break
+    if lo <= latest:
+        windows.append([lo, latest])
+    return windows
+
+
 def _add_operation(
-    built: BuiltModel, key: OpKey, op: Operation, earliest: int, intervals: dict[str, list[cp_model.IntervalVar]]
+    built: BuiltModel,
+    key: OpKey,
+    op: Operation,
+    earliest: int,
+    intervals: dict[str, list[cp_model.IntervalVar]],
+    blocked: dict[str, list[calendar.Interval]],
 ) -> cp_model.IntVar:
+    """Start domains exclude every start that would overlap (or span) the machine's blocked time, so the
+    solver never explores them (much better for LNS than relying on NoOverlap with fixed intervals)."""
     model, name = built.model, f"{key[0]}_{key[1]}"
-    shortest = min(op.durations.values())
-    start = model.new_int_var(earliest, max(earliest, built.horizon - shortest), f"s_{name}")
+    windows = {
+        m: start_windows(earliest, max(earliest, built.horizon - d), d, blocked.get(m, []))
+        for m, d in op.durations.items()
+    }
+    union = [w for ws in windows.values() for w in ws]
+    if not union:  # fits nowhere within the horizon: an empty domain makes the model infeasible
+        union = [[earliest, earliest]]
+        model.add_bool_or([])
+    start = model.new_int_var_from_domain(cp_model.Domain.from_intervals(union), f"s_{name}")
     built.starts[key] = start
     lits: dict[str, cp_model.IntVar] = {}
     if len(op.durations) == 1:
@@ -95,6 +145,11 @@ def _add_operation(
             intervals[machine].append(
                 model.new_optional_fixed_size_interval_var(start, dur, lit, f"i_{name}_{machine}")
             )
+            if not windows[machine]:
+                model.add(lit == 0)
+            elif windows[machine] != union:
+                domain = cp_model.Domain.from_intervals(windows[machine])
+                model.add_linear_expression_in_domain(start, domain).only_enforce_if(lit)
             lits[machine] = lit
         model.add_exactly_one(lits.values())
     built.presence[key] = lits
@@ -133,6 +188,7 @@ def _add_rush_reserve(built: BuiltModel, problem: Problem) -> None:
                     model.add(built.starts[key] >= lo).only_enforce_if(z)
                     model.add(built.starts[key] <= hi - dur).only_enforce_if(z)
                     day_lits.append(z)
+                    built.day_lits[(key, machine, d)] = z
                     usage[d].append(dur * z)
                 model.add(sum(day_lits) == lits[machine])
         for d in days:
@@ -145,6 +201,7 @@ def _add_rush_reserve(built: BuiltModel, problem: Problem) -> None:
 def _add_objectives(built: BuiltModel, problem: Problem, *, with_stability: bool, move_cost: int) -> None:
     model, horizon = built.model, built.horizon
     makespan = model.new_int_var(0, max(horizon, *(f.end for f in built.frozen), 0), "makespan")
+    built.makespan = makespan
     tardiness: list[LinearExpr] = []
     for job in problem.jobs:
         end = built.job_ends[job.id]
@@ -152,11 +209,13 @@ def _add_objectives(built: BuiltModel, problem: Problem, *, with_stability: bool
         if job.due is not None and job.weight > 0:
             late = model.new_int_var(0, max(0, horizon - job.due), f"late_{job.id}")
             model.add(late >= end - job.due)
+            built.late[job.id] = late
             tardiness.append(job.weight * late)
     built.objectives["tardiness"] = sum(tardiness)
     built.objectives["makespan"] = makespan
     if with_stability and problem.previous:
         built.objectives["stability"] = _stability(built, problem, move_cost)
+        built.objectives["moves"] = sum(moved for moved, _ in built.moved.values())
 
 
 def _stability(built: BuiltModel, problem: Problem, move_cost: int) -> LinearExpr:
@@ -175,5 +234,41 @@ def _stability(built: BuiltModel, problem: Problem, move_cost: int) -> LinearExp
         model.add(start == prev.start).only_enforce_if(~moved)
         shift = model.new_int_var(0, built.horizon + abs(prev.start), f"shift_{prev.job}_{prev.seq}")
         model.add_abs_equality(shift, start - prev.start)
+        built.moved[prev.key] = (moved, shift)
         terms.append(move_cost * moved + shift)
     return sum(terms)
+
+
+def hint_plan(built: BuiltModel, problem: Problem, plan: list[ScheduledOp] | tuple[ScheduledOp, ...]) -> None:
+    """Hint every variable the plan determines (starts, machines, days, lateness, makespan, moves)."""
+    model = built.model
+    model.clear_hints()  # type: ignore[no-untyped-call]
+    by_key = {op.key: op for op in plan}
+    for key, start in built.starts.items():
+        op = by_key.get(key)
+        if op is None:
+            continue
+        model.add_hint(start, op.start)
+        lits = built.presence[key]
+        if len(lits) > 1:
+            for machine, lit in lits.items():
+                model.add_hint(lit, machine == op.machine)
+    for (key, machine, day), z in built.day_lits.items():
+        op = by_key.get(key)
+        if op is not None:
+            model.add_hint(z, op.machine == machine and (op.start - problem.day_origin) // problem.day_minutes == day)
+    ends: dict[str, int] = {}
+    for op in [*built.frozen, *plan]:
+        ends[op.job] = max(ends.get(op.job, op.end), op.end)
+    for job in problem.jobs:
+        if job.id in built.late and job.id in ends and job.due is not None:
+            model.add_hint(built.late[job.id], max(0, ends[job.id] - job.due))
+    if built.makespan is not None and ends:
+        model.add_hint(built.makespan, max(ends.values()))
+    previous = {p.key: p for p in problem.previous}
+    for key, (moved, shift) in built.moved.items():
+        op = by_key.get(key)
+        if op is not None:
+            prev = previous[key]
+            model.add_hint(moved, op.machine != prev.machine or op.start != prev.start)
+            model.add_hint(shift, abs(op.start - prev.start))

@@ -18,7 +18,7 @@ from typing import Literal
 from ortools.sat.python import cp_model
 from pydantic import BaseModel, ConfigDict, Field
 
-from rescheduler.model.build import BuiltModel, build, safe_horizon
+from rescheduler.model.build import BuiltModel, build, hint_plan, safe_horizon
 from rescheduler.model.problem import Problem, ScheduledOp
 from rescheduler.model.solution import NoSolutionError, Solution, SolveStatus, build_solution
 
@@ -46,7 +46,7 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
 
     def on_solution_callback(self) -> None:
         ops = _extract(self._built, self.value)
-        value = round(self.objective_value)
+        value = round(self.objective_value)  # with a tie-break this includes it: progress, not a figure
         self._on_solution(
             build_solution(
                 self._problem,
@@ -64,19 +64,25 @@ def solve(problem: Problem, params: SolveParams | None = None, on_solution: OnSo
     params = params or SolveParams()
     t0 = time.perf_counter()
     deadline = t0 + params.time_limit_s
-    hint = list(problem.previous)
+    start_plan = _start_plan(problem)
+    hint: list[ScheduledOp] = list(start_plan.ops) if start_plan else list(problem.previous)
     if params.objective == "makespan":
-        stages, shares, horizon = ["makespan"], [1.0], problem.horizon or safe_horizon(problem)
+        stages, shares = ["makespan"], [1.0]
+        # minimizing makespan: no optimal plan ends after a feasible one
+        horizon = problem.horizon or (start_plan.makespan if start_plan else safe_horizon(problem))
     else:
         stages = ["tardiness", "makespan"]
         shares = list(params.stage_shares[:2])
         if params.stability and problem.previous:
             stages.append("stability")
             shares.append(params.stage_shares[2])
-        horizon = problem.horizon or _dispatch_horizon(problem, hint)
+        horizon = problem.horizon or safe_horizon(problem)
+        if start_plan and not problem.horizon:
+            horizon = min(horizon, math.ceil(start_plan.makespan * 1.5) + problem.day_minutes)
     built = build(problem, horizon, with_stability="stability" in stages, move_cost=params.move_cost)
+    tie_weight = len(built.moved) + 1
     model = built.model
-    _hint_plan(built, hint)
+    hint_plan(built, problem, hint)
     objectives: dict[str, int] = {}
     bounds: dict[str, float] = {}
     statuses: list[str] = []
@@ -84,7 +90,12 @@ def solve(problem: Problem, params: SolveParams | None = None, on_solution: OnSo
     for i, stage in enumerate(stages):
         budget = max(0.05, (deadline - time.perf_counter()) * shares[i] / sum(shares[i:]))
         expr = built.objectives[stage]
-        model.minimize(expr)
+        if "stability" in stages and stage != "stability":
+            # tie-break by the number of moved operations: exactly lexicographic (the stage's value
+            # dominates), and it steers the whole search toward plans close to the previous one
+            model.minimize(cp_model.LinearExpr.weighted_sum([expr, built.objectives["moves"]], [tie_weight, 1]))
+        else:
+            model.minimize(expr)
         solver = _solver(params, budget)
         reporter = _Reporter(problem, built, stage, on_solution, t0) if on_solution else None
         status = solver.solve(model, reporter)
@@ -93,19 +104,24 @@ def solve(problem: Problem, params: SolveParams | None = None, on_solution: OnSo
             if best is None:
                 raise NoSolutionError(name, f"stage {stage}, {budget:.2f}s")
             break  # keep the previous stage's plan
-        best = list(solver.response_proto.solution)
-        objectives[stage] = round(solver.objective_value)
+        best, final = list(solver.response_proto.solution), solver
+        objectives[stage] = _evaluate(solver, expr)
         bounds[stage] = solver.best_objective_bound
         statuses.append(name)
         model.add(expr <= objectives[stage])
         _hint_all(model, best)
     assert best is not None
     values = best
+    # a later stage may improve an earlier stage's objective further: report the final plan's values
+    objectives = {stage: _evaluate(final, built.objectives[stage]) for stage in objectives}
 
     def lookup(var: cp_model.IntVar) -> int:
         return int(values[var.index])
 
     ops = _extract(built, lookup)
+    plan = build_solution(problem, ops, solver="cp-sat", status=SolveStatus.FEASIBLE)
+    final_values = {"tardiness": plan.total_weighted_tardiness, "makespan": plan.makespan}
+    objectives.update({k: v for k, v in final_values.items() if k in objectives})
     proved = len(statuses) == len(stages) and all(s == "OPTIMAL" for s in statuses)
     status_out = SolveStatus.OPTIMAL if proved else SolveStatus.FEASIBLE
     return build_solution(
@@ -119,6 +135,10 @@ def solve(problem: Problem, params: SolveParams | None = None, on_solution: OnSo
     )
 
 
+def _evaluate(solver: cp_model.CpSolver, expr: cp_model.LinearExprT) -> int:
+    return int(expr) if isinstance(expr, int) else int(solver.value(expr))
+
+
 def _solver(params: SolveParams, budget: float) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = budget
@@ -128,28 +148,19 @@ def _solver(params: SolveParams, budget: float) -> cp_model.CpSolver:
     return solver
 
 
-def _dispatch_horizon(problem: Problem, hint: list[ScheduledOp]) -> int:
-    """Bound the horizon by the best dispatch plan (x1.5 slack), which also becomes the hint if none given."""
-    from rescheduler.dispatch import best_rule_plan  # the dispatch rules are the model's baseline and hint
+def _start_plan(problem: Problem) -> Solution | None:
+    """A feasible plan to start from: the right-shift repair of the previous plan, else the best rule plan.
 
-    plan = best_rule_plan(problem)
-    if plan is None:
-        return safe_horizon(problem)
-    if not hint:
-        hint.extend(plan.ops)
-    return min(safe_horizon(problem), math.ceil(plan.makespan * 1.5) + problem.day_minutes)
+    It bounds the horizon (x1.5 plus a day of slack for tardiness; exactly for makespan) and is the hint.
+    """
+    from rescheduler.dispatch import best_rule_plan, repair  # the rules are the model's baseline and hint
 
-
-def _hint_plan(built: BuiltModel, plan: list[ScheduledOp]) -> None:
-    for op in plan:
-        start = built.starts.get(op.key)
-        if start is None:
-            continue
-        built.model.add_hint(start, op.start)
-        lits = built.presence[op.key]
-        if len(lits) > 1:
-            for machine, lit in lits.items():
-                built.model.add_hint(lit, machine == op.machine)
+    if problem.previous:
+        try:
+            return repair(problem)
+        except NoSolutionError:
+            pass
+    return best_rule_plan(problem)
 
 
 def _hint_all(model: cp_model.CpModel, values: list[int]) -> None:

@@ -119,7 +119,9 @@ class Metrics(BaseModel):
 
 
 def metrics(problem: Problem, solution: Solution) -> Metrics:
-    previous = len(problem.previous)
+    """`moved_share`: moved operations over the previous plan's operations that were free to move."""
+    frozen = {(job.id, op.seq) for job, op in problem.operations() if op.frozen is not None}
+    previous = sum(1 for p in problem.previous if p.key not in frozen)
     return Metrics(
         total_weighted_tardiness=solution.total_weighted_tardiness,
         on_time_rate=solution.on_time_rate,
