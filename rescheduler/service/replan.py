@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from rescheduler.alerts.decide import AlertDecision, OrderProjection, decide_late, decide_material
 from rescheduler.alerts.dispatch import channels_for
 from rescheduler.alerts.store import apply_decision, open_alerts
-from rescheduler.model import Solution, SolveParams, SolveStatus, solve
+from rescheduler.dispatch import best_rule_plan, repair
+from rescheduler.model import NoSolutionError, Solution, SolveParams, SolveStatus, solve
 from rescheduler.service.build import PlanInput, at, build_input, to_planned
 from rescheduler.service.diff import plan_diff
 from rescheduler.service.outcome import material_needs, plant_view, project_orders
@@ -111,9 +112,26 @@ class Replanner:
         return ReplanResult(plan_id, version, plan_input, ops, projections, decision, event, solution.wall_s)
 
     def _solve(self, plan_input: PlanInput) -> Solution:
+        """CP-SAT within the time limit; if it finds nothing in time, the best dispatch-rule plan.
+
+        A valid plan now beats an optimal one later: the floor needs an answer to the breakdown. The
+        rule plans honour the same constraints (the model's checker accepts them).
+        """
         problem = plan_input.problem
         if not problem.jobs:
             return Solution(solver="none", status=SolveStatus.OPTIMAL, ops=())
-        return solve(
-            problem, SolveParams(time_limit_s=self.settings.time_limit_s, num_workers=self.settings.num_workers)
-        )
+        params = SolveParams(time_limit_s=self.settings.time_limit_s, num_workers=self.settings.num_workers)
+        try:
+            return solve(problem, params)
+        except NoSolutionError as exc:
+            log.warning("CP-SAT found no plan (%s); falling back to dispatch rules", exc)
+        fallback = None
+        if problem.previous:
+            try:
+                fallback = repair(problem)
+            except NoSolutionError:
+                fallback = None
+        fallback = fallback or best_rule_plan(problem)
+        if fallback is None:
+            raise NoSolutionError("INFEASIBLE", "neither CP-SAT nor any dispatch rule found a plan")
+        return fallback
