@@ -206,3 +206,31 @@ def test_machine_state_triggers(pg_settings: PostgresSettings, kafka_settings: K
         with conn.transaction():
             assert record_batch(conn, repaired) == ["H2 IDLE"]  # back from breakdown: trigger
         assert current_states(conn)["H2"] == "IDLE"
+
+
+def test_material_needed_earlier_alerts_purchasing_once(pg_settings: PostgresSettings, plant: Plant) -> None:
+    now = utcnow()
+    spec = OrderSpec("O1", "HB-M8x30", 10_000, now + timedelta(days=10))
+    with connect(pg_settings) as conn:
+        seed_order(conn, plant, spec)
+        # The material was expected in two days; the work order may not start before.
+        conn.execute("UPDATE work_order SET release_time = %s", (now + timedelta(hours=48),))
+        conn.commit()
+        replanner = Replanner(plant, ReschedulerSettings(time_limit_s=5, material_earlier_min_h=4))
+        first = replanner.replan(conn, "first", now=now)
+        assert first.alerts.raise_ == []
+        # The planner pulls the order forward: the material is now needed within hours.
+        conn.execute("UPDATE work_order SET release_time = %s", (now + timedelta(hours=2),))
+        conn.commit()
+        second = replanner.replan(conn, "pulled forward", now=now)
+        third = replanner.replan(conn, "unchanged", now=now)
+        alerts = conn.execute("SELECT kind, audience, order_id, need, state FROM alert").fetchall()
+    first_start = min(o.start for o in first.ops)
+    second_start = min(o.start for o in second.ops)
+    assert first_start >= now + timedelta(hours=48) - timedelta(minutes=1)
+    assert second_start < first_start - timedelta(hours=4)
+    assert [(a.kind.value, a.audience.value, a.order_id, a.need) for a in second.alerts.raise_] == [
+        ("material_earlier", "purchasing", "O1", second_start)
+    ]
+    assert third.alerts.raise_ == [] and third.alerts.clear == []
+    assert alerts == [("material_earlier", "purchasing", "O1", second_start, "raised")]
