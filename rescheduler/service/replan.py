@@ -40,6 +40,8 @@ class ReplanResult:
     alerts: AlertDecision
     event: SchedulePublishedEvent
     solve_s: float
+    # Learned standard times the plan used (capable-to-promise uses them too).
+    standard_times: dict[tuple[str, int], tuple[float, float]]
 
 
 class Replanner:
@@ -109,7 +111,9 @@ class Replanner:
             len(decision.clear),
             solution.wall_s,
         )
-        return ReplanResult(plan_id, version, plan_input, ops, projections, decision, event, solution.wall_s)
+        return ReplanResult(
+            plan_id, version, plan_input, ops, projections, decision, event, solution.wall_s, snapshot.standard_times
+        )
 
     def _solve(self, plan_input: PlanInput) -> Solution:
         """CP-SAT within the time limit; if it finds nothing in time, the best dispatch-rule plan.

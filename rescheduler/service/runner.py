@@ -20,7 +20,6 @@ from rescheduler.service.http import HttpServer, make_app
 from rescheduler.service.promise import PlanContext
 from rescheduler.service.replan import Replanner, ReplanResult
 from rescheduler.service.settings import ReschedulerSettings
-from rescheduler.service.snapshot import read_snapshot
 from rescheduler.service.triggers import record_batch
 from shopfloor.db.pool import Connection, connect
 from shopfloor.events import EventBase
@@ -115,7 +114,7 @@ class ReschedulerService:
             log.exception("replan failed (trigger: %s)", trigger)
             conn.rollback()
             return
-        self._after_plan(conn, result, started)
+        self._after_plan(result, started)
         try:
             publish(result.event)
         except Exception:
@@ -124,8 +123,7 @@ class ReschedulerService:
         self.plans_published += 1
         self.ready.set()
 
-    def _after_plan(self, conn: Connection, result: ReplanResult, started: float) -> None:
-        standard_times = read_snapshot(conn, self.settings.site_id).standard_times
+    def _after_plan(self, result: ReplanResult, started: float) -> None:
         context = PlanContext(
             plan_id=result.plan_id,
             version=result.version,
@@ -133,7 +131,7 @@ class ReschedulerService:
             plan_input=result.plan_input,
             ops=result.ops,
             late_orders=list(result.event.payload.late_orders),
-            standard_times=standard_times,
+            standard_times=result.standard_times,
         )
         with self._lock:
             self._current = context
