@@ -72,6 +72,7 @@ class MqttLink:
         self._death = death
         self._historical = historical
         self.window = window
+        self._ack_batch = max(1, window // 4)
         self.reconnect_min_s = reconnect_min_s
         self.reconnect_max_s = reconnect_max_s
         self.connect_timeout_s = connect_timeout_s
@@ -111,7 +112,7 @@ class MqttLink:
         with self._drained:
             return self._drained.wait_for(lambda: self.queue.rows == 0, timeout)
 
-    def stop(self, reason: str = "graceful shutdown", timeout: float = 5.0) -> None:
+    def stop(self, reason: str = "graceful shutdown", timeout: float = 15.0) -> None:
         """Publish the death message (if connected), disconnect, and join the threads."""
         self._close_reason = reason
         self._stopping.set()
@@ -123,7 +124,11 @@ class MqttLink:
     def _run(self) -> None:
         backoff = self.reconnect_min_s
         while not self._stopping.is_set():
-            session = self._open()
+            try:
+                session = self._open()
+            except Exception:  # a bug or an odd broker answer must not kill the sender for good
+                log.exception("%s: connecting failed", self.client_id)
+                session = None
             if session is None:
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, self.reconnect_max_s)
@@ -259,4 +264,8 @@ class MqttLink:
 
     def _on_publish(self, session: _Session, mid: int) -> None:
         session.acked.append(mid)
-        self._wake.set()
+        # Wake the sender per batch of acks, not per ack (each wake costs a SQLite read and delete);
+        # at once when everything in flight is acknowledged, so the tail and flush() are not delayed.
+        acked = len(session.acked)
+        if acked >= self._ack_batch or acked >= len(session.inflight):
+            self._wake.set()

@@ -47,7 +47,13 @@ class SteadyPublisher(threading.Thread):
 
 
 def test_broker_down_30s_under_load_loses_nothing(private_mosquitto: MosquittoServer, tmp_path: Path) -> None:
-    settings = MqttSettings(host=private_mosquitto.host, port=private_mosquitto.port, enterprise=unique_name("ent"))
+    settings = MqttSettings(
+        host=private_mosquitto.host,
+        port=private_mosquitto.port,
+        username=None,
+        password=None,
+        enterprise=unique_name("ent"),
+    )
     prefix = line_prefix(settings.enterprise, settings.site, "press", "L1")
     # A persistent session: the broker keeps it (and what is queued for it) across its own restart.
     sub = MqttCollector(settings, f"{prefix}/#", client_id=unique_name("sub-"), persistent=True).start()

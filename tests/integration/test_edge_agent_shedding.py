@@ -36,7 +36,13 @@ BOUND = 60
 @pytest.fixture
 def offline_line(private_mosquitto: MosquittoServer) -> Iterator[tuple[MqttSettings, MqttCollector]]:
     """Settings for a line whose broker is down, with a persistent subscriber waiting for it."""
-    settings = MqttSettings(host=private_mosquitto.host, port=private_mosquitto.port, enterprise=unique_name("ent"))
+    settings = MqttSettings(
+        host=private_mosquitto.host,
+        port=private_mosquitto.port,
+        username=None,
+        password=None,
+        enterprise=unique_name("ent"),
+    )
     prefix = line_prefix(settings.enterprise, settings.site, "heading", "L2")
     sub = MqttCollector(settings, f"{prefix}/#", client_id=unique_name("sub-"), persistent=True).start()
     private_mosquitto.stop()
