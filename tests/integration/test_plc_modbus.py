@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
@@ -135,3 +139,41 @@ async def _scenario(mqtt_settings: MqttSettings, tmp_path: Path) -> None:
             await asyncio.wait_for(running, 10)
             await server.shutdown()
             agent.close()
+
+
+def test_plc_run_command_publishes_and_stops_gracefully_on_sigterm(mqtt_settings: MqttSettings, tmp_path: Path) -> None:
+    asyncio.run(_command_scenario(mqtt_settings, tmp_path))
+
+
+async def _command_scenario(mqtt_settings: MqttSettings, tmp_path: Path) -> None:
+    port = free_port()
+    device = SimDevice(id=UNIT_ID, simdata=[SimData(0, count=64, values=0, datatype=DataType.REGISTERS)])
+    server = ModbusTcpServer(device, address=("127.0.0.1", port))
+    await server.serve_forever(background=True)
+    await server.context.async_setValues(UNIT_ID, 16, 0, [4])
+    config_file = tmp_path / "gateway.yaml"
+    config_file.write_text(yaml.safe_dump(gateway_config(port).model_dump(mode="json")))
+    env = os.environ | {
+        "SHOPFLOOR_MQTT_ENTERPRISE": mqtt_settings.enterprise,
+        "SHOPFLOOR_MQTT_PORT": str(mqtt_settings.port),
+    }
+    shopfloor = str(Path(sys.executable).with_name("shopfloor"))
+    prefix = line_prefix(mqtt_settings.enterprise, mqtt_settings.site, "heading", "L1")
+    with MqttCollector(mqtt_settings, f"{prefix}/#") as sub:
+        proc = await asyncio.create_subprocess_exec(
+            shopfloor, "plc", "run", "--config", str(config_file), "--queue", str(tmp_path / "q.db"),
+            env=env, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            await eventually(lambda: bool(payloads(sub, "state")), timeout=30)
+            assert payloads(sub, "state")[0]["state"] == "FAULT"
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(proc.wait(), 30) == 0
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+            await server.shutdown()
+        await eventually(lambda: any(m.topic.endswith("/plc-mb/death") for m in sub.snapshot()))
+    death = next(m for m in sub.snapshot() if m.topic.endswith("/plc-mb/death")).event()
+    assert getattr(death, "payload").reason == "graceful shutdown"  # noqa: B009
