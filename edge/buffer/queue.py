@@ -112,7 +112,8 @@ class OutboxQueue:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # A short busy timeout: the only contender is another process holding the file (refused below).
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=1.0)
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
@@ -124,6 +125,11 @@ class OutboxQueue:
             self._load_counters()
             self._seq_next = self._meta("seq_reserved")
             self._seq_reserved = self._seq_next
+        except sqlite3.OperationalError as exc:
+            self._db.close()
+            if "locked" in str(exc):
+                raise RuntimeError(f"outbox {path} is in use by another agent process") from exc
+            raise
         except Exception:
             self._db.close()
             raise

@@ -157,3 +157,14 @@ def test_historical_copy_keeps_identity_and_sets_the_flag() -> None:
         payload=MachineCounterPayload(machine_id="M", good=1, scrap=0),
     )
     assert mqtt_kind_of(counter) is MqttKind.COUNTER
+
+
+def test_a_second_agent_cannot_open_the_same_outbox(tmp_path: Path) -> None:
+    first = _queue(tmp_path)
+    first.put("t", b"x", S)
+    with pytest.raises(RuntimeError, match="in use by another agent"):
+        _queue(tmp_path)
+    first.close()
+    again = _queue(tmp_path)  # free once the owner is gone
+    assert again.rows == 1
+    again.close()
