@@ -2,8 +2,8 @@
 
 An order is *late* when its projected completion in the plan is after its due date. Sales hear once
 per episode: the alert's fingerprint is (kind, audience, order, due date), so an order that stays late
-through later replans is not announced again, an order that comes back on time is cleared, and a due
-date change (a new promise) starts a new episode.
+through later replans is not announced again, an order that comes back on time is cleared (and is a
+new episode if it slips again), and a due date change (a new promise) starts a new episode.
 
 Purchasing hears when an order's material is needed earlier: the need date of a work order's
 material is the planned start of its first operation; when a new plan moves that start earlier than
@@ -96,12 +96,12 @@ def fingerprint(kind: AlertKind, audience: Audience, order_id: str, *parts: str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def alert_id_for(fp: str) -> str:
-    """Deterministic id, so a retried transaction cannot create a second alert for one change."""
-    return uuid.uuid5(_NAMESPACE, fp).hex
+def alert_id_for(fp: str, plan_id: str) -> str:
+    """Deterministic per change and plan: the plan that raised it tells two episodes of one order apart."""
+    return uuid.uuid5(_NAMESPACE, f"{fp}@{plan_id}").hex
 
 
-def decide_late(projections: list[OrderProjection], open_alerts: list[OpenAlert]) -> AlertDecision:
+def decide_late(projections: list[OrderProjection], open_alerts: list[OpenAlert], plan_id: str = "") -> AlertDecision:
     """Order-late alerts to sales for the orders of a new plan, given the alerts still open."""
     kind, audience = AlertKind.ORDER_LATE, Audience.SALES
     open_by_order = {a.order_id: a for a in open_alerts if a.kind is kind and a.audience is audience}
@@ -121,7 +121,18 @@ def decide_late(projections: list[OrderProjection], open_alerts: list[OpenAlert]
         if current is not None:
             cleared.append(ClearAlert(current.alert_id, kind, audience, p.order_id, "due date changed"))
         raised.append(
-            NewAlert(alert_id_for(fp), kind, audience, p.order_id, p.customer_id, fp, p.due, p.projected, None, p.cause)
+            NewAlert(
+                alert_id_for(fp, plan_id),
+                kind,
+                audience,
+                p.order_id,
+                p.customer_id,
+                fp,
+                p.due,
+                p.projected,
+                None,
+                p.cause,
+            )
         )
     for order_id, current in sorted(open_by_order.items()):
         if order_id not in seen:  # finished, cancelled, or no longer planned
@@ -130,7 +141,11 @@ def decide_late(projections: list[OrderProjection], open_alerts: list[OpenAlert]
 
 
 def decide_material(
-    previous: list[MaterialNeed], current: list[MaterialNeed], open_alerts: list[OpenAlert], min_earlier: timedelta
+    previous: list[MaterialNeed],
+    current: list[MaterialNeed],
+    open_alerts: list[OpenAlert],
+    min_earlier: timedelta,
+    plan_id: str = "",
 ) -> AlertDecision:
     """Material-earlier alerts to purchasing from the first-operation starts of two plans."""
     kind, audience = AlertKind.MATERIAL_EARLIER, Audience.PURCHASING
@@ -157,7 +172,9 @@ def decide_material(
             cleared.append(ClearAlert(current_alert.alert_id, kind, audience, order_id, "superseded"))
         cause = f"work order {need.work_order_id} now starts {_fmt(need.need)} instead of {_fmt(was)}"
         raised.append(
-            NewAlert(alert_id_for(fp), kind, audience, order_id, need.customer_id, fp, None, None, need.need, cause)
+            NewAlert(
+                alert_id_for(fp, plan_id), kind, audience, order_id, need.customer_id, fp, None, None, need.need, cause
+            )
         )
     return AlertDecision(raised, cleared)
 

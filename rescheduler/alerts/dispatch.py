@@ -11,7 +11,7 @@ from rescheduler.alerts.mail import send_mail
 from rescheduler.alerts.messages import email_text, event_for, subject
 from rescheduler.alerts.store import Channel, PendingDelivery, pending_deliveries, record_delivery
 from rescheduler.alerts.webhook import post_signed
-from rescheduler.service.settings import ReschedulerSettings
+from rescheduler.settings import ReschedulerSettings
 from shopfloor.db.pool import Connection
 from shopfloor.events import AlertClearedEvent, AlertRaisedEvent, Audience, utcnow
 

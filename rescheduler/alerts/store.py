@@ -78,7 +78,7 @@ def apply_decision(
             INSERT INTO alert (alert_id, kind, audience, order_id, customer_id, due, projected, need, cause,
                                fingerprint, state, plan_id, raised_at)
             VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'raised', %s, %s)
-            ON CONFLICT (fingerprint) DO NOTHING
+            ON CONFLICT (alert_id) DO NOTHING
             """,
             (
                 new.alert_id,

@@ -5,6 +5,6 @@ Public API: :func:`serve` (the ``shopfloor schedule serve`` command) and :class:
 """
 
 from rescheduler.service.runner import ReschedulerService, serve
-from rescheduler.service.settings import ReschedulerSettings
+from rescheduler.settings import ReschedulerSettings
 
 __all__ = ["ReschedulerService", "ReschedulerSettings", "serve"]

@@ -18,7 +18,7 @@ from pathlib import Path
 from psycopg import sql
 
 from rescheduler.service.replan import Replanner, ReplanResult
-from rescheduler.service.settings import ReschedulerSettings
+from rescheduler.settings import ReschedulerSettings
 from shopfloor.db.migrate import migrate
 from shopfloor.db.pool import Connection, connect
 from shopfloor.db.state import upsert_order, upsert_work_order

@@ -17,8 +17,8 @@ from rescheduler.service.diff import plan_diff
 from rescheduler.service.outcome import material_needs, plant_view, project_orders
 from rescheduler.service.plan import PlannedOp
 from rescheduler.service.plan_store import PlanHeader, write_plan
-from rescheduler.service.settings import ReschedulerSettings
 from rescheduler.service.snapshot import read_snapshot
+from rescheduler.settings import ReschedulerSettings
 from shopfloor.db.pool import Connection
 from shopfloor.events import SchedulePublishedEvent, SchedulePublishedPayload, utcnow
 from shopfloor.plant import Plant
@@ -77,7 +77,7 @@ class Replanner:
         with conn.transaction():
             plan_id, version = write_plan(conn, header, ops, projections, due, s.keep_plans)
             known = open_alerts(conn)
-            late = decide_late(projections, known)
+            late = decide_late(projections, known, plan_id)
             material = decide_material(needs_before, needs_now, known, timedelta(hours=s.material_earlier_min_h))
             decision = AlertDecision(late.raise_ + material.raise_, late.clear + material.clear)
             apply_decision(conn, decision, plan_id, now, channels_for(s))

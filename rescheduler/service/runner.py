@@ -19,8 +19,8 @@ from rescheduler.service.debounce import Debouncer
 from rescheduler.service.http import HttpServer, make_app
 from rescheduler.service.promise import PlanContext
 from rescheduler.service.replan import Replanner, ReplanResult
-from rescheduler.service.settings import ReschedulerSettings
 from rescheduler.service.triggers import record_batch
+from rescheduler.settings import ReschedulerSettings
 from shopfloor.db.pool import Connection, connect
 from shopfloor.events import EventBase
 from shopfloor.kafka.admin import ensure_topics

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from rescheduler.alerts.decide import OrderProjection, decide_late
 from rescheduler.alerts.dispatch import ALERT_ID_HEADER, AlertDispatcher, channels_for
 from rescheduler.alerts.store import apply_decision, open_alerts
-from rescheduler.service.settings import ReschedulerSettings
+from rescheduler.settings import ReschedulerSettings
 from shopfloor.db.pool import Connection, connect
 from shopfloor.events import AlertClearedEvent, AlertRaisedEvent, parse_event
 from shopfloor.kafka.consumer import BatchConsumer
@@ -37,7 +37,7 @@ def projections(o1_slip_h: float) -> list[OrderProjection]:
 
 def replan(conn: Connection, settings: ReschedulerSettings, plan_id: str, o1_slip_h: float) -> None:
     with conn.transaction():
-        decision = decide_late(projections(o1_slip_h), open_alerts(conn))
+        decision = decide_late(projections(o1_slip_h), open_alerts(conn), plan_id)
         apply_decision(conn, decision, plan_id, datetime.now(UTC), channels_for(settings))
 
 
@@ -76,31 +76,36 @@ def test_alert_raised_once_cleared_when_resolved(pg_settings: PostgresSettings, 
             # Back on time: cleared on every channel.
             replan(conn, settings, "p3", o1_slip_h=-2)
             assert dispatcher.deliver_pending(conn) == (3, 0)
+            # Slipping again later is news again: a new alert.
+            replan(conn, settings, "p4", o1_slip_h=3)
+            assert dispatcher.deliver_pending(conn) == (3, 0)
 
     # The webhook answered 503 once: the sender retried and every accepted request was signed right.
-    assert inbox.requests == 3 and inbox.rejected == 0
+    assert inbox.requests == 4 and inbox.rejected == 0
     assert [(m["type"], m["payload"]["order_id"]) for m in inbox.received] == [
         ("alert.raised", "O1"),
         ("alert.cleared", "O1"),
+        ("alert.raised", "O1"),
     ]
+    assert inbox.received[2]["payload"]["alert_id"] != inbox.received[0]["payload"]["alert_id"]
     raised = inbox.received[0]["payload"]
     assert raised["audience"] == "sales" and raised["customer_id"] == "CUST-A"
     assert datetime.fromisoformat(raised["projected_date"]) == DUE + timedelta(hours=5)
     assert "H2 in FAULT" in raised["cause"]
 
-    assert [rcpt for rcpt, _ in mailbox.messages] == [["sales@example.com"], ["sales@example.com"]]
-    first, second = (msg for _, msg in mailbox.messages)
+    assert [rcpt for rcpt, _ in mailbox.messages] == [["sales@example.com"]] * 3
+    first, second, _third = (msg for _, msg in mailbox.messages)
     assert first[ALERT_ID_HEADER] == raised["alert_id"] == second[ALERT_ID_HEADER]
     assert "O1 late" in first["Subject"] and "back on time" in second["Subject"]
 
     with BatchConsumer(kafka_settings, unique_name("g"), [KafkaTopic.ALERTS]) as consumer:
-        events = [parse_event(m.value() or b"") for m in consume_all(consumer, 2)]
-    assert sorted(e.type for e in events) == ["alert.cleared", "alert.raised"]
+        events = [parse_event(m.value() or b"") for m in consume_all(consumer, 3)]
+    assert sorted(e.type for e in events) == ["alert.cleared", "alert.raised", "alert.raised"]
 
     with connect(pg_settings) as conn:
-        rows = conn.execute("SELECT state, clear_reason FROM alert").fetchall()
+        rows = conn.execute("SELECT state, clear_reason FROM alert ORDER BY raised_at").fetchall()
         undelivered = conn.execute("SELECT count(*) FROM alert_delivery WHERE delivered_at IS NULL").fetchone()
-    assert rows == [("cleared", "back on time")]
+    assert rows == [("cleared", "back on time"), ("raised", "")]
     assert undelivered == (0,)
 
 

@@ -13,8 +13,8 @@ from rescheduler.model import ScheduledOp, build_solution, check
 from rescheduler.model import SolveStatus as ModelStatus
 from rescheduler.service.build import minutes
 from rescheduler.service.replan import Replanner, ReplanResult
-from rescheduler.service.settings import ReschedulerSettings
 from rescheduler.service.triggers import record_batch
+from rescheduler.settings import ReschedulerSettings
 from shopfloor.db.pool import Connection, connect
 from shopfloor.db.state import mark_operation
 from shopfloor.events import (

@@ -63,8 +63,18 @@ def test_order_gone_from_plan_clears_its_alert() -> None:
     assert [c.order_id for c in gone.clear] == ["O1"]
 
 
-def test_alert_ids_are_deterministic() -> None:
-    assert decide_late([proj("O1", 5)], []).raise_[0].alert_id == decide_late([proj("O1", 7)], []).raise_[0].alert_id
+def test_alert_ids_are_deterministic_per_plan() -> None:
+    same = decide_late([proj("O1", 5)], [], "p1").raise_[0].alert_id
+    assert decide_late([proj("O1", 7)], [], "p1").raise_[0].alert_id == same
+    assert decide_late([proj("O1", 5)], [], "p2").raise_[0].alert_id != same
+
+
+def test_late_again_after_recovery_is_a_new_alert() -> None:
+    opened = as_open(decide_late([proj("O1", 5)], [], "p1").raise_)
+    cleared = decide_late([proj("O1", -1)], opened, "p2")
+    assert [c.order_id for c in cleared.clear] == ["O1"]
+    again = decide_late([proj("O1", 6)], [], "p3")  # nothing open any more
+    assert len(again.raise_) == 1 and again.raise_[0].alert_id != opened[0].alert_id
 
 
 def need(wo: str, order: str, hours: float) -> MaterialNeed:

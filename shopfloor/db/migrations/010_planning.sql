@@ -65,7 +65,8 @@ CREATE TABLE IF NOT EXISTS machine_current_state (
     event_id   uuid NOT NULL
 );
 
--- Alerts: one row per episode; the fingerprint says which change it announces (never twice).
+-- Alerts: one row per episode (late, then back on time, is one episode); the fingerprint says which change
+-- it announces, and at most one alert per order, kind and audience is open at a time (never told twice).
 CREATE TABLE IF NOT EXISTS alert (
     alert_id    text PRIMARY KEY,
     kind        text NOT NULL,
@@ -76,7 +77,7 @@ CREATE TABLE IF NOT EXISTS alert (
     projected   timestamptz,
     need        timestamptz,
     cause       text NOT NULL DEFAULT '',
-    fingerprint text NOT NULL UNIQUE,
+    fingerprint text NOT NULL,
     state       text NOT NULL CHECK (state IN ('raised', 'cleared')),
     plan_id     text,
     raised_at   timestamptz NOT NULL DEFAULT now(),
@@ -84,6 +85,7 @@ CREATE TABLE IF NOT EXISTS alert (
     clear_reason text NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX IF NOT EXISTS alert_open_idx ON alert (kind, audience, order_id) WHERE state = 'raised';
+CREATE INDEX IF NOT EXISTS alert_fingerprint_idx ON alert (fingerprint);
 
 -- Deliveries of an alert's raise and clear per channel (kafka, webhook, email); a missing row is pending.
 CREATE TABLE IF NOT EXISTS alert_delivery (
