@@ -2,13 +2,10 @@
 
 Threads, and who does what:
 - paho's network thread runs :meth:`Bridge._on_message`: parse, route, ``produce()`` (non-blocking).
-- our poll thread runs ``producer.poll()``, which calls the delivery callbacks; they ``ack()`` the MQTT
-  message. paho's ``ack`` only appends a PUBACK to a deque and wakes the network thread, so acking from
-  here is safe and never waits on the network thread (no deadlock when that thread is blocked).
-- An ack is for one connection: after a reconnect, the broker re-sends every unacknowledged message and
-  may reuse packet ids, so a late ack from the old connection could acknowledge a different, undelivered
-  message. Each message carries the connection generation it came on; stale acks are dropped (the
-  re-sent copy is produced again and acknowledged; the duplicate is removed downstream by ``event_id``).
+- our poll thread runs ``producer.poll()``, which calls the delivery callbacks; they collect the MQTT
+  acks, and after each poll :class:`~edge.bridge.acks.AckBatcher` queues them on paho's outgoing queue as
+  one write. Queuing never waits on the network thread, so there is no deadlock when that thread is busy
+  or blocked in ``produce()``; stale acks of an earlier connection are dropped (see ``acks.py``).
 
 Nothing is lost: a message is acknowledged only after Kafka (acks=all, idempotent) confirmed it or its
 dead letter. A crash leaves the rest unacknowledged in the broker's persistent session, which re-sends
@@ -27,12 +24,13 @@ from typing import Any, cast
 
 import paho.mqtt.client as mqtt
 from confluent_kafka import KafkaError, Message
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from edge.bridge.acks import AckBatcher
 from edge.bridge.config import BridgeConfig
 from edge.bridge.metrics import BridgeMetrics
 from edge.bridge.routing import Forward, Headers, Reject, dead_letter, dead_letter_headers, decide
@@ -80,11 +78,10 @@ class Bridge:
         self._closing = False
         self._last_seen = 0.0  # while closing: when the broker last sent us something
         self._intake = threading.Lock()  # held while a message is handled; uncontended except at stop
-        self._generation = 0  # bumped on every (dis)connection; guarded by _ack_lock for ackers
-        self._ack_lock = threading.Lock()
         self._stop_polling = threading.Event()
         self._poller = threading.Thread(target=self._poll_loop, name=f"bridge-{config.bridge_id}-poll", daemon=True)
         self._client = self._make_client()
+        self._acks = AckBatcher(self._client)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -121,6 +118,7 @@ class Bridge:
             self._poller.join()
         # Delivery callbacks now run here, in flush; they queue PUBACKs ahead of the DISCONNECT below.
         undelivered = self._producer.flush(timeout)
+        self._acks.send()
         self._wait_quiet(deadline=time.monotonic() + timeout)
         self._client.disconnect()
         self._client.loop_stop()
@@ -170,8 +168,7 @@ class Bridge:
         if reason.is_failure:
             log.error("bridge %s: MQTT connect refused: %s", self.config.bridge_id, reason)
             return
-        with self._ack_lock:
-            self._generation += 1
+        self._acks.new_connection()
         log.info("bridge %s connected (session present: %s)", self.config.bridge_id, flags.session_present)
         if flags.session_present:
             # The subscription lives in the session; the SUBACK may queue behind the broker's backlog.
@@ -195,8 +192,7 @@ class Bridge:
         self.ready.set()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
-        with self._ack_lock:
-            self._generation += 1
+        self._acks.new_connection()
         self.metrics.up.set(0)
         if not self._closing:
             log.warning("bridge %s disconnected (%s); reconnecting", self.config.bridge_id, reason)
@@ -219,7 +215,7 @@ class Bridge:
             kafka_topic = self._topics[decision.topic]
             delivered = partial(
                 self._on_delivered,
-                self._generation,
+                self._acks.generation,
                 msg.mid,
                 msg.qos,
                 received,
@@ -229,7 +225,7 @@ class Bridge:
             )
             self._produce(kafka_topic, payload, decision.key, decision.headers, delivered)
         else:
-            self._dead_letter(self._generation, msg.mid, msg.qos, received, topic, payload, decision)
+            self._dead_letter(self._acks.generation, msg.mid, msg.qos, received, topic, payload, decision)
 
     def _dead_letter(
         self, generation: int, mid: int, qos: int, received: float, topic: str, payload: bytes, reject: Reject
@@ -251,16 +247,10 @@ class Bridge:
     # -- Kafka side (poll thread, or the stopping thread during flush) --------------------------------
 
     def _poll_loop(self) -> None:
-        poll = self._producer.poll
+        poll, send_acks = self._producer.poll, self._acks.send
         while not self._stop_polling.is_set():
-            poll(0.05)
-
-    def _ack(self, generation: int, mid: int, qos: int) -> None:
-        with self._ack_lock:
-            if generation == self._generation:
-                rc = self._client.ack(mid, qos)
-                if rc is not MQTTErrorCode.MQTT_ERR_SUCCESS:
-                    log.warning("bridge %s: ack of mid %d failed: %s", self.config.bridge_id, mid, rc)
+            if poll(0.05):
+                send_acks()
 
     def _on_delivered(
         self,
@@ -280,7 +270,7 @@ class Bridge:
             reject = Reject(KAFKA_REASON, "", f"Kafka refused the event: {err.str()}")
             self._dead_letter(generation, mid, qos, received, mqtt_topic, payload, reject)
             return
-        self._ack(generation, mid, qos)
+        self._acks.add(generation, mid, qos)
         metrics = self.metrics
         metrics.finished += 1
         metrics.produced_to(msg.topic() or "").inc()
@@ -296,7 +286,7 @@ class Bridge:
             log.error("bridge %s: dead letter not delivered: %s", self.config.bridge_id, err)
             self.metrics.delivery_failed.inc()
             return
-        self._ack(generation, mid, qos)
+        self._acks.add(generation, mid, qos)
         self.metrics.finished += 1
         self.metrics.dead_lettered_for(reason).inc()
         self.metrics.delivery_latency.observe(time.perf_counter() - received)

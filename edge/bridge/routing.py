@@ -1,7 +1,7 @@
 """The bridge's pure decisions: where an MQTT message goes in Kafka, and the dead letter it becomes if invalid.
 
 No I/O here, so every branch is unit-tested without servers. The hot path is :func:`decide`: one
-``parse_event`` (pydantic, in Rust), one ``route``, three headers.
+``parse_event`` (pydantic, in Rust), one (cached) ``route``, three headers.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Final
 
 from shopfloor.deadletter import DeadLetter
-from shopfloor.events import MAX_EVENT_BYTES, EventError, parse_event
-from shopfloor.topics import KafkaTopic, TopicError, route
+from shopfloor.events import MAX_EVENT_BYTES, EventBase, EventError, parse_event
+from shopfloor.topics import KafkaTopic, Route, TopicError, route
 
 TOPIC_REASON: Final = "topic"
 """``reason_kind`` of a message on a topic outside the namespace or where its type does not belong."""
@@ -50,11 +50,28 @@ class Reject:
     reason: str
 
 
+# route() depends only on the MQTT topic, the event type and the key: a plant has a few thousand such
+# triples, and remembering them takes topic parsing off the hot path. Refusals are not cached.
+_ROUTES: dict[tuple[str, str, str], Route] = {}
+_MAX_ROUTES: Final = 65536
+
+
+def _route(mqtt_topic: str, event: EventBase) -> Route:
+    cache_key = (mqtt_topic, str(getattr(event, "type")), event.key)  # noqa: B009
+    cached = _ROUTES.get(cache_key)
+    if cached is None:
+        cached = route(mqtt_topic, event)
+        if len(_ROUTES) >= _MAX_ROUTES:
+            _ROUTES.clear()
+        _ROUTES[cache_key] = cached
+    return cached
+
+
 def decide(mqtt_topic: str, payload: bytes) -> Forward | Reject:
     """Parse and route one MQTT message; never raises for bad input."""
     try:
         event = parse_event(payload)
-        target = route(mqtt_topic, event)
+        target = _route(mqtt_topic, event)
     except EventError as exc:
         return Reject(exc.kind.value, exc.field, exc.reason)
     except TopicError as exc:

@@ -21,6 +21,8 @@ from types import TracebackType
 import paho.mqtt.client as mqtt
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from shopfloor.events import (
     EventBase,
@@ -50,11 +52,29 @@ def settings_env(mqtt: MqttSettings, kafka: KafkaSettings) -> dict[str, str]:
     return env
 
 
+def forget_session(mqtt_settings: MqttSettings, client_id: str) -> None:
+    """Make the broker drop a persistent session (and what it queued): connect clean, expire at once."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5)
+    connected = threading.Event()
+    client.on_connect = lambda *_args: connected.set()
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = 0
+    client.connect(mqtt_settings.host, mqtt_settings.port, clean_start=True, properties=props)
+    client.loop_start()
+    try:
+        connected.wait(10)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
 class BridgeProcess:
     """``shopfloor bridge run`` in a child process, its log in a file (read to know it is subscribed)."""
 
     def __init__(self, mqtt: MqttSettings, kafka: KafkaSettings, log_path: Path, *args: str) -> None:
         self.env = settings_env(mqtt, kafka)
+        self.mqtt = mqtt
+        self.bridge_id = args[args.index("--bridge-id") + 1] if "--bridge-id" in args else None
         self.log_path = log_path
         self.args = args
         self.process: subprocess.Popen[bytes] | None = None
@@ -103,6 +123,8 @@ class BridgeProcess:
             assert self.process is not None
             self.process.kill()
             self.process.wait()
+        if self.bridge_id is not None:
+            forget_session(self.mqtt, f"shopfloor-bridge-{self.bridge_id}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +221,7 @@ class Record:
     key: bytes | None
     value: bytes
     headers: dict[str, bytes]
+    timestamp_ms: int  # CreateTime, or LogAppendTime on a topic configured so
 
 
 def read_topics(
@@ -245,6 +268,7 @@ def read_topics(
                         message.key(),
                         message.value() or b"",
                         _headers(message),
+                        message.timestamp()[1],
                     )
                 )
     finally:

@@ -1,0 +1,326 @@
+"""Bridge benchmark: `shopfloor bridge run` beside a bare paho subscriber and a bare confluent-kafka producer.
+
+    .venv/bin/python benchmarks/bridge.py [--messages 100000] [--publishers 4] [--seconds 8]
+
+Uses the stack the settings point at (SHOPFLOOR_MQTT_* / SHOPFLOOR_KAFKA_*, the dev stack by default),
+under a unique enterprise and topic prefix, deleted afterwards. Run it on a quiet machine.
+
+- throughput: N QoS 1 messages from several publisher processes as fast as they go; the rate is N over the
+  time from the start signal to the last message processed (delivered to Kafka for the bridge, received for
+  the bare subscriber, delivery-confirmed for the bare producer). For the bridge, exactly N records with N
+  distinct event ids must be in Kafka (no loss, no duplicate).
+- latency at paced rates: MQTT publish (the event's ts, set when published) to Kafka append
+  (LogAppendTime on the benchmark's telemetry topic); publish to receipt for the bare subscriber;
+  produce() to delivery report for the bare producer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from confluent_kafka import KafkaError, Message
+from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported without __all__
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    ResourceType,
+)
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from rich.console import Console
+from rich.table import Table
+
+from edge.bridge.testing import BridgeProcess, end_offsets, read_topics
+from shopfloor.kafka.admin import delete_topics, ensure_topics, make_admin
+from shopfloor.kafka.producer import make_producer
+from shopfloor.settings import KafkaSettings, MqttSettings
+from shopfloor.topics import KafkaTopic, MqttKind, mqtt_topic, topic_name
+
+MACHINES = [f"M{i:02d}" for i in range(40)]
+TEMPLATE = (
+    '{"event_id":"%s","source":"%s","seq":%d,"ts":"%s","type":"machine.state",'
+    '"payload":{"machine_id":"%s","state":"RUNNING","reason_code":"bench"}}'
+)
+
+
+def event_bytes(source: str, seq: int) -> bytes:
+    machine = MACHINES[seq % len(MACHINES)]
+    return (TEMPLATE % (uuid.uuid4(), source, seq, datetime.now(UTC).isoformat(), machine)).encode()
+
+
+def ts_of(payload: bytes) -> float:
+    return datetime.fromisoformat(json.loads(payload)["ts"]).timestamp()
+
+
+def topics_for(settings: MqttSettings) -> list[str]:
+    return [mqtt_topic(settings.enterprise, settings.site, "bench", "line1", m, MqttKind.STATE) for m in MACHINES]
+
+
+def client(settings: MqttSettings) -> mqtt.Client:
+    mc = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    mc.max_inflight_messages_set(100)
+    return mc
+
+
+# -- child processes -------------------------------------------------------------------------------
+
+
+def publisher(mqtt_json: str, source: str, count: int, rate: float, ready: Event, go: Event) -> None:
+    """Publish ``count`` events at ``rate`` msg/s (0: as fast as possible, payloads built beforehand)."""
+    settings = MqttSettings.model_validate_json(mqtt_json)
+    topics = topics_for(settings)
+    mc = client(settings)
+    acked = 0
+
+    def on_publish(*_args: Any) -> None:
+        nonlocal acked
+        acked += 1
+
+    mc.on_publish = on_publish
+    mc.connect(settings.host, settings.port)
+    mc.loop_start()
+    prebuilt = [] if rate else [event_bytes(source, seq) for seq in range(count)]
+    ready.set()
+    go.wait()
+    start = time.perf_counter()
+    for seq in range(count):
+        if rate:
+            delay = start + seq / rate - time.perf_counter()
+            if delay > 0.001:
+                time.sleep(delay)
+        body = event_bytes(source, seq) if rate else prebuilt[seq]
+        while mc.publish(topics[seq % len(topics)], body, qos=1).rc is MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
+            time.sleep(0.01)  # paho's queue is full: let the broker catch up
+    while acked < count:
+        time.sleep(0.01)
+    mc.disconnect()
+    mc.loop_stop()
+
+
+def bare_subscriber(mqtt_json: str, expected: int, measure: bool, ready: Event, out: Queue[Any]) -> None:
+    """Receive QoS 1 and discard (or only note latency); report the time of the last message."""
+    settings = MqttSettings.model_validate_json(mqtt_json)
+    mc = client(settings)
+    latencies: list[float] = []
+    count = 0
+    done = mp.Event()
+
+    def on_message(_c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        nonlocal count
+        count += 1
+        if measure:
+            latencies.append(time.time() - ts_of(bytes(msg.payload)))
+        if count >= expected:
+            done.set()
+
+    mc.on_connect = lambda c, *_a: c.subscribe(f"shopfloor/v1/{settings.enterprise}/{settings.site}/#", qos=1)
+    mc.on_subscribe = lambda *_a: ready.set()
+    mc.on_message = on_message
+    mc.connect(settings.host, settings.port)
+    mc.loop_start()
+    done.wait(600)
+    out.put({"t_last": time.time(), "count": count, "latencies": latencies})
+    mc.disconnect()
+    mc.loop_stop()
+
+
+# -- orchestration ---------------------------------------------------------------------------------
+
+
+def run_publishers(settings: MqttSettings, source: str, total: int, procs: int, rate: float) -> tuple[list[Any], float]:
+    """Start publisher processes, wait until all are connected, release them; returns (processes, t0)."""
+    ready = [mp.Event() for _ in range(procs)]
+    go = mp.Event()
+    workers = [
+        mp.Process(
+            target=publisher, args=(settings.model_dump_json(), f"{source}-{i}", total // procs, rate / procs, r, go)
+        )
+        for i, r in enumerate(ready)
+    ]
+    for worker in workers:
+        worker.start()
+    for r in ready:
+        r.wait(120)
+    t0 = time.time()
+    go.set()
+    return workers, t0
+
+
+def join(workers: list[Any]) -> None:
+    for worker in workers:
+        worker.join(600)
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=1000)[int(q * 10) - 1] * 1000 if len(values) > 1 else float("nan")
+
+
+def bare_subscriber_run(settings: MqttSettings, total: int, procs: int, rate: float) -> dict[str, Any]:
+    ready, out = mp.Event(), mp.Queue()  # type: ignore[var-annotated]
+    sub = mp.Process(target=bare_subscriber, args=(settings.model_dump_json(), total, rate > 0, ready, out))
+    sub.start()
+    ready.wait(60)
+    workers, t0 = run_publishers(settings, "bare", total, procs, rate)
+    result = out.get(timeout=600)
+    join(workers)
+    sub.join(60)
+    return {"rate": result["count"] / (result["t_last"] - t0), "count": result["count"], "lat": result["latencies"]}
+
+
+def bridge_run(
+    mqtt_settings: MqttSettings, kafka: KafkaSettings, total: int, procs: int, rate: float, source: str
+) -> dict[str, Any]:
+    telemetry = topic_name(KafkaTopic.TELEMETRY, kafka.topic_prefix)
+    before = end_offsets(kafka, telemetry, kafka.partitions)
+    workers, t0 = run_publishers(mqtt_settings, source, total, procs, rate)
+    deadline = time.monotonic() + 600
+    while end_offsets(kafka, telemetry, kafka.partitions) - before < total and time.monotonic() < deadline:
+        time.sleep(0.05)
+    t_end = time.time()
+    join(workers)
+    time.sleep(1.0)  # anything beyond N would be a duplicate: give it a moment to show
+    records = [
+        r
+        for r in read_topics(kafka, [telemetry], lambda rs: len(rs) >= before + total, timeout=120)
+        if r.headers.get("source", b"").decode().startswith(source)
+    ]
+    ids = {r.headers["event_id"] for r in records}
+    lat = [r.timestamp_ms / 1000 - ts_of(r.value) for r in records] if rate else []
+    in_kafka = end_offsets(kafka, telemetry, kafka.partitions) - before
+    return {"rate": total / (t_end - t0), "count": in_kafka, "distinct": len(ids), "lat": lat}
+
+
+def producer_run(kafka: KafkaSettings, total: int, rate: float) -> dict[str, Any]:
+    producer = make_producer(kafka, **{"client.id": "bench-bare-producer"})
+    topic = topic_name(KafkaTopic.ALERTS, kafka.topic_prefix)
+    latencies: list[float] = []
+    failed = 0
+
+    def delivered(err: KafkaError | None, msg: Message) -> None:
+        nonlocal failed
+        if err is not None:
+            failed += 1
+        elif rate:
+            latencies.append(msg.latency() or 0.0)
+
+    payloads = [] if rate else [event_bytes("producer", seq) for seq in range(total)]
+    start = time.perf_counter()
+    for seq in range(total):
+        if rate:
+            delay = start + seq / rate - time.perf_counter()
+            if delay > 0.001:
+                time.sleep(delay)
+        body = event_bytes("producer", seq) if rate else payloads[seq]
+        while True:
+            try:
+                producer.produce(topic, body, MACHINES[seq % len(MACHINES)], on_delivery=delivered)
+                break
+            except BufferError:
+                producer.poll(0.01)
+        if seq % 500 == 0:
+            producer.poll(0)
+    producer.flush(60)
+    elapsed = time.perf_counter() - start
+    producer.close()
+    return {"rate": total / elapsed, "count": total - failed, "lat": latencies}
+
+
+def log_append_time(kafka: KafkaSettings) -> None:
+    """Let the telemetry topic stamp records when Kafka appends them: the end of the bridge's latency."""
+    entry = ConfigEntry("message.timestamp.type", "LogAppendTime", incremental_operation=AlterConfigOpType.SET)
+    resource = ConfigResource(ResourceType.TOPIC, topic_name(KafkaTopic.TELEMETRY, kafka.topic_prefix))
+    resource.add_incremental_config(entry)
+    admin = make_admin(kafka)  # kept referenced until the futures resolve
+    for future in admin.incremental_alter_configs([resource]).values():
+        future.result()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--publishers", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of each paced latency run")
+    parser.add_argument("--rates", default="1000,5000")
+    args = parser.parse_args()
+    rates = [int(r) for r in args.rates.split(",")]
+    run_id = uuid.uuid4().hex[:8]
+    kafka = KafkaSettings().model_copy(update={"topic_prefix": f"bench{run_id}.", "partitions": 6})
+    base = MqttSettings()
+    bare_mqtt = base.model_copy(update={"enterprise": f"benchbare{run_id}"})
+    bridge_mqtt = base.model_copy(update={"enterprise": f"benchbridge{run_id}"})
+    console = Console()
+    ensure_topics(kafka)
+    results: dict[str, dict[str, Any]] = {"bridge": {}, "bare_subscriber": {}, "bare_producer": {}}
+    try:
+        log_append_time(kafka)
+        k = args.publishers
+        n = args.messages // k * k  # every publisher sends the same count
+        console.print(f"throughput: {n} messages from {k} publishers")
+        results["bare_subscriber"]["throughput"] = bare_subscriber_run(bare_mqtt, n, k, 0)
+        results["bare_producer"]["throughput"] = producer_run(kafka, n, 0)
+        log = Path(tempfile.gettempdir()) / f"bench-bridge-{run_id}.log"
+        with BridgeProcess(bridge_mqtt, kafka, log, "--bridge-id", f"bench-{run_id}") as bridge:
+            bridge.start()
+            results["bridge"]["throughput"] = bridge_run(bridge_mqtt, kafka, n, k, 0, "tput")
+            for rate in rates:
+                count = int(rate * args.seconds)
+                console.print(f"latency at {rate} msg/s, {count} messages")
+                results["bridge"][f"r{rate}"] = bridge_run(bridge_mqtt, kafka, count, 1, rate, f"lat{rate}")
+                results["bare_subscriber"][f"r{rate}"] = bare_subscriber_run(bare_mqtt, count, 1, rate)
+                results["bare_producer"][f"r{rate}"] = producer_run(kafka, count, rate)
+            bridge.terminate()
+    finally:
+        delete_topics(kafka)
+    report(console, results, rates, n)
+
+
+def report(console: Console, results: dict[str, dict[str, Any]], rates: list[int], n: int) -> None:
+    table = Table(title=f"MQTT QoS 1 -> Kafka, {n} messages")
+    table.add_column("path")
+    table.add_column("msg/s", justify="right")
+    for rate in rates:
+        table.add_column(f"p50 ms @{rate}/s", justify="right")
+        table.add_column(f"p99 ms @{rate}/s", justify="right")
+    summary: dict[str, Any] = {}
+    for name, runs in results.items():
+        row = {"msg_per_s": round(runs["throughput"]["rate"])}
+        for rate in rates:
+            lat = runs[f"r{rate}"]["lat"]
+            row[f"p50_ms_{rate}"] = round(pct(lat, 50), 2)
+            row[f"p99_ms_{rate}"] = round(pct(lat, 99), 2)
+        summary[name] = row
+        table.add_row(name, *(f"{v:,}" if isinstance(v, int) else f"{v:.2f}" for v in row.values()))
+    bridge, tput = summary["bridge"], results["bridge"]["throughput"]
+    summary["bridge_lossless"] = tput["count"] == n and tput["distinct"] == n
+    summary["ratio_bridge_to_bare_subscriber"] = round(bridge["msg_per_s"] / summary["bare_subscriber"]["msg_per_s"], 3)
+    summary["ratio_bridge_to_bare_producer"] = round(bridge["msg_per_s"] / summary["bare_producer"]["msg_per_s"], 3)
+    top = max(rates)
+    summary["goals"] = {
+        "bridge_ge_10000_msg_s": bridge["msg_per_s"] >= 10_000,
+        "ratio_ge_0.6_of_bare_subscriber": summary["ratio_bridge_to_bare_subscriber"] >= 0.6,
+        f"p99_lt_100ms_at_{top}": bridge[f"p99_ms_{top}"] < 100,
+    }
+    console.print(table)
+    console.print(
+        f"bridge in Kafka: {tput['count']} records, {tput['distinct']} distinct of {n} "
+        f"({'no loss' if summary['bridge_lossless'] else 'LOSS OR DUPLICATES'}); "
+        f"bridge / bare subscriber = {summary['ratio_bridge_to_bare_subscriber']}, "
+        f"bridge / bare producer = {summary['ratio_bridge_to_bare_producer']}"
+    )
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    mp.set_start_method("spawn")
+    main()
