@@ -134,6 +134,12 @@ async def _scenario(mqtt_settings: MqttSettings, tmp_path: Path) -> None:
             await server.shutdown()  # the PLC goes away
             await eventually(lambda: payloads(sub, "state")[-1]["state"] == "OFFLINE")
             assert payloads(sub, "state")[-1]["reason_code"] == "plc unreachable"
+
+            # The PLC comes back (same port, fresh memory): polling resumes, the state is published again.
+            server = ModbusTcpServer(device, address=("127.0.0.1", port))
+            await server.serve_forever(background=True)
+            await write(0, [1])
+            await eventually(lambda: payloads(sub, "state")[-1]["state"] == "RUNNING")
         finally:
             stop.set()
             await asyncio.wait_for(running, 10)

@@ -57,23 +57,31 @@ def test_opcua_data_changes_become_events(mqtt_settings: MqttSettings, tmp_path:
     asyncio.run(_scenario(mqtt_settings, tmp_path))
 
 
-async def _scenario(mqtt_settings: MqttSettings, tmp_path: Path) -> None:
+async def plc_server(endpoint: str, state: int) -> tuple[Server, int, dict[str, Any]]:
+    """A started OPC UA server with a press H2: state, counters and two process values."""
     server = Server()
     await server.init()
-    endpoint = f"opc.tcp://127.0.0.1:{free_port()}/shopfloor/"
     server.set_endpoint(endpoint)
     ns = await server.register_namespace("urn:shopfloor:test")
     press = await server.nodes.objects.add_object(ns, "H2")
     variables = {
         name: await press.add_variable(ua.NodeId(f"H2.{name}", ns), name, ua.Variant(value, kind))
         for name, value, kind in (
-            ("State", 1, ua.VariantType.UInt16),
+            ("State", state, ua.VariantType.UInt16),
             ("Good", 500, ua.VariantType.UInt32),
             ("Scrap", 4, ua.VariantType.UInt32),
             ("Speed", 80.0, ua.VariantType.Double),
             ("Temp", 455, ua.VariantType.Int16),
         )
     }
+    await server.start()
+    return server, ns, variables
+
+
+async def _scenario(mqtt_settings: MqttSettings, tmp_path: Path) -> None:
+    endpoint = f"opc.tcp://127.0.0.1:{free_port()}/shopfloor/"
+    server, ns, variables = await plc_server(endpoint, state=1)
+    server_up = True
 
     async def write(name: str, value: float, kind: ua.VariantType) -> None:
         await variables[name].write_value(ua.Variant(value, kind))
@@ -85,8 +93,6 @@ async def _scenario(mqtt_settings: MqttSettings, tmp_path: Path) -> None:
     assert isinstance(subscriber, OpcUaSubscriber)
     stop = asyncio.Event()
     prefix = line_prefix(mqtt_settings.enterprise, mqtt_settings.site, "heading", "L2")
-    await server.start()
-    server_up = True
     with MqttCollector(mqtt_settings, f"{prefix}/H2/#") as sub:
         agent.start()
         running = asyncio.create_task(gateway.run(stop))
@@ -116,6 +122,12 @@ async def _scenario(mqtt_settings: MqttSettings, tmp_path: Path) -> None:
             await server.stop()  # the PLC goes away
             await eventually(lambda: payloads(sub, "state")[-1]["state"] == "OFFLINE", timeout=30)
             assert subscriber.connections == 1
+
+            # Back again: the gateway re-subscribes and publishes the state it finds.
+            server, ns, variables = await plc_server(endpoint, state=1)
+            server_up = True
+            await eventually(lambda: payloads(sub, "state")[-1]["state"] == "RUNNING", timeout=30)
+            assert subscriber.connections == 2
         finally:
             stop.set()
             await asyncio.wait_for(running, 15)
