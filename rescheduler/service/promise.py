@@ -103,7 +103,7 @@ def promise(plant: Plant, context: PlanContext, request: CtpRequest, now: dateti
         }
         operations.append(Operation(seq=spec.seq, durations=durations))
     eligible = reserve_eligible(plant, request.rush, request.customer_id, request.margin_pct)
-    ready = max(0, minutes(now - origin))
+    ready = max(0, math.ceil((now - origin).total_seconds() / 60))  # never in the past
     if request.material_ready is not None:
         ready = max(ready, math.ceil((request.material_ready - origin).total_seconds() / 60))
     job = Job(id="ctp-request", operations=tuple(operations), rush=request.rush, reserve_eligible=eligible)
