@@ -14,7 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from edge.bridge.bridge import Bridge
 from edge.bridge.config import BridgeConfig
 from edge.bridge.routing import HEADER_EVENT_ID, MAX_ORIGINAL_BYTES
-from edge.bridge.testing import Record, read_topics
+from edge.bridge.testing import Record, forget_session, read_topics
 from edge.sim.faults import MalformedKind, malformed_message
 from shopfloor.deadletter import DeadLetter
 from shopfloor.events import (
@@ -138,6 +138,7 @@ def test_every_malformed_kind_is_dead_lettered_and_valid_events_all_arrive(
         records = read_topics(kafka_settings, [*event_topics, dead_topic], complete, timeout=60)
     finally:
         assert bridge.stop() == 0
+        forget_session(mqtt_settings, bridge.config.client_id)
 
     arrived = [r.headers[HEADER_EVENT_ID].decode() for r in records if r.topic != dead_topic]
     assert set(arrived) == valid_ids

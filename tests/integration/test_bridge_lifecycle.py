@@ -11,7 +11,7 @@ import pytest
 from edge.bridge.bridge import Bridge
 from edge.bridge.config import BridgeConfig
 from edge.bridge.routing import HEADER_EVENT_ID
-from edge.bridge.testing import BridgeProcess, PacedPublisher, Record, event_plan, read_topics
+from edge.bridge.testing import BridgeProcess, PacedPublisher, Record, event_plan, forget_session, read_topics
 from shopfloor.settings import KafkaSettings, MqttSettings
 from shopfloor.topics import KafkaTopic, topic_name
 
@@ -73,6 +73,8 @@ def test_two_bridges_in_a_share_group_split_the_load_without_loss(
         records = read_topics(kafka_settings, _event_topics(kafka_settings), lambda r: set(_ids(r)) >= wanted, 60)
     finally:
         undelivered = [bridge.stop() for bridge in bridges]
+        for bridge in bridges:
+            forget_session(mqtt_settings, bridge.config.client_id)
     assert undelivered == [0, 0]
     assert sorted(_ids(records)) == sorted(wanted)  # each message to exactly one member of the group
     taken = [bridge.metrics.taken for bridge in bridges]
