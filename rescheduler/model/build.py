@@ -21,7 +21,8 @@ from rescheduler.model import calendar
 from rescheduler.model.problem import Job, Operation, OpKey, Problem, ScheduledOp
 
 LinearExpr = cp_model.LinearExprT
-BLOCKED_IN_NO_OVERLAP = False  # start domains already keep work off blocked time
+BLOCKED_IN_NO_OVERLAP = False
+PER_MACHINE_WINDOWS = True
 
 
 @dataclass
@@ -147,7 +148,7 @@ def _add_operation(
             )
             if not windows[machine]:
                 model.add(lit == 0)
-            elif windows[machine] != union:
+            elif PER_MACHINE_WINDOWS and windows[machine] != union:
                 domain = cp_model.Domain.from_intervals(windows[machine])
                 model.add_linear_expression_in_domain(start, domain).only_enforce_if(lit)
             lits[machine] = lit

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Literal
 
 from ortools.sat.python import cp_model
@@ -37,6 +38,7 @@ class SolveParams(BaseModel):
     move_cost: int = Field(default=240, ge=0, description="start-shift minutes one moved operation is worth")
     random_seed: int = 0
     log_search: bool = False
+    probing: bool | None = Field(default=None, description="presolve probing; None: only for makespan mode")
 
 
 class _Reporter(cp_model.CpSolverSolutionCallback):
@@ -60,33 +62,95 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
 
 
 def solve(problem: Problem, params: SolveParams | None = None, on_solution: OnSolution | None = None) -> Solution:
-    """Solve `problem`; raise `NoSolutionError` if no plan is found within the time limit."""
+    """Solve `problem`; raise `NoSolutionError` if no plan is found within the time limit.
+
+    If a feasible start plan exists (repair of the previous plan, or the best dispatch rule) it is passed
+    to `on_solution` at once, and returned if the solver finds nothing better in time.
+    """
     params = params or SolveParams()
     t0 = time.perf_counter()
-    deadline = t0 + params.time_limit_s
     start_plan = _start_plan(problem)
-    hint: list[ScheduledOp] = list(start_plan.ops) if start_plan else list(problem.previous)
+    if start_plan is not None and on_solution is not None:
+        on_solution(start_plan.model_copy(update={"wall_s": time.perf_counter() - t0}))
+    stages, shares = _stages(problem, params)
+    built = build(
+        problem,
+        _horizon(problem, params, start_plan),
+        with_stability="stability" in stages,
+        move_cost=params.move_cost,
+    )
+    hint_plan(built, problem, start_plan.ops if start_plan else problem.previous)
+    run = _run_stages(
+        built, params, stages, shares, t0 + params.time_limit_s, _reporter(problem, built, on_solution, t0)
+    )
+    if run.values is None:
+        if start_plan is None:
+            raise NoSolutionError(run.failure)
+        return start_plan.model_copy(update={"wall_s": time.perf_counter() - t0})
+
+    values = run.values
+    ops = _extract(built, lambda var: int(values[var.index]))
+    plan = build_solution(problem, ops, solver="cp-sat", status=SolveStatus.FEASIBLE)
+    # report the final plan's values: a later stage may improve an earlier stage's objective further
+    objectives = dict(run.objectives)
+    objectives.update(
+        {
+            k: v
+            for k, v in (("tardiness", plan.total_weighted_tardiness), ("makespan", plan.makespan))
+            if k in objectives
+        }
+    )
+    proved = len(run.statuses) == len(stages) and all(st == "OPTIMAL" for st in run.statuses)
+    return plan.model_copy(
+        update={
+            "status": SolveStatus.OPTIMAL if proved else SolveStatus.FEASIBLE,
+            "objectives": objectives,
+            "bounds": run.bounds,
+            "wall_s": time.perf_counter() - t0,
+        }
+    )
+
+
+def _stages(problem: Problem, params: SolveParams) -> tuple[list[str], list[float]]:
     if params.objective == "makespan":
-        stages, shares = ["makespan"], [1.0]
-        # minimizing makespan: no optimal plan ends after a feasible one
-        horizon = problem.horizon or (start_plan.makespan if start_plan else safe_horizon(problem))
-    else:
-        stages = ["tardiness", "makespan"]
-        shares = list(params.stage_shares[:2])
-        if params.stability and problem.previous:
-            stages.append("stability")
-            shares.append(params.stage_shares[2])
-        horizon = problem.horizon or safe_horizon(problem)
-        if start_plan and not problem.horizon:
-            horizon = min(horizon, math.ceil(start_plan.makespan * 1.5) + problem.day_minutes)
-    built = build(problem, horizon, with_stability="stability" in stages, move_cost=params.move_cost)
+        return ["makespan"], [1.0]
+    stages, shares = ["tardiness", "makespan"], list(params.stage_shares[:2])
+    if params.stability and problem.previous:
+        stages.append("stability")
+        shares.append(params.stage_shares[2])
+    return stages, shares
+
+
+def _horizon(problem: Problem, params: SolveParams, start_plan: Solution | None) -> int:
+    if problem.horizon is not None:
+        return problem.horizon
+    if start_plan is None:
+        return safe_horizon(problem)
+    if params.objective == "makespan":
+        return start_plan.makespan  # minimizing makespan: no better plan ends later than a feasible one
+    # a tardiness-optimal plan may end later than the start plan, but not by half of it plus a day
+    return min(safe_horizon(problem), math.ceil(start_plan.makespan * 1.5) + problem.day_minutes)
+
+
+@dataclass
+class _Run:
+    values: list[int] | None = None
+    objectives: dict[str, int] = field(default_factory=dict)
+    bounds: dict[str, float] = field(default_factory=dict)
+    statuses: list[str] = field(default_factory=list)
+    failure: str = "UNKNOWN"
+
+
+def _run_stages(
+    built: BuiltModel,
+    params: SolveParams,
+    stages: list[str],
+    shares: list[float],
+    deadline: float,
+    reporter: Callable[[str], _Reporter | None],
+) -> _Run:
+    model, run = built.model, _Run()
     tie_weight = len(built.moved) + 1
-    model = built.model
-    hint_plan(built, problem, hint)
-    objectives: dict[str, int] = {}
-    bounds: dict[str, float] = {}
-    statuses: list[str] = []
-    best: list[int] | None = None
     for i, stage in enumerate(stages):
         budget = max(0.05, (deadline - time.perf_counter()) * shares[i] / sum(shares[i:]))
         expr = built.objectives[stage]
@@ -97,42 +161,26 @@ def solve(problem: Problem, params: SolveParams | None = None, on_solution: OnSo
         else:
             model.minimize(expr)
         solver = _solver(params, budget)
-        reporter = _Reporter(problem, built, stage, on_solution, t0) if on_solution else None
-        status = solver.solve(model, reporter)
-        name = solver.status_name(status)
+        status = solver.solve(model, reporter(stage))
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            if best is None:
-                raise NoSolutionError(name, f"stage {stage}, {budget:.2f}s")
-            break  # keep the previous stage's plan
-        best, final = list(solver.response_proto.solution), solver
-        objectives[stage] = _evaluate(solver, expr)
-        bounds[stage] = solver.best_objective_bound
-        statuses.append(name)
-        model.add(expr <= objectives[stage])
-        _hint_all(model, best)
-    assert best is not None
-    values = best
-    # a later stage may improve an earlier stage's objective further: report the final plan's values
-    objectives = {stage: _evaluate(final, built.objectives[stage]) for stage in objectives}
+            run.failure = solver.status_name(status)
+            break  # keep the previous stage's plan, if any
+        run.values = list(solver.response_proto.solution)
+        run.objectives[stage] = _evaluate(solver, expr)
+        run.bounds[stage] = solver.best_objective_bound
+        run.statuses.append(solver.status_name(status))
+        model.add(expr <= run.objectives[stage])
+        _hint_all(model, run.values)
+    return run
 
-    def lookup(var: cp_model.IntVar) -> int:
-        return int(values[var.index])
 
-    ops = _extract(built, lookup)
-    plan = build_solution(problem, ops, solver="cp-sat", status=SolveStatus.FEASIBLE)
-    final_values = {"tardiness": plan.total_weighted_tardiness, "makespan": plan.makespan}
-    objectives.update({k: v for k, v in final_values.items() if k in objectives})
-    proved = len(statuses) == len(stages) and all(s == "OPTIMAL" for s in statuses)
-    status_out = SolveStatus.OPTIMAL if proved else SolveStatus.FEASIBLE
-    return build_solution(
-        problem,
-        ops,
-        solver="cp-sat",
-        status=status_out,
-        objectives=objectives,
-        bounds=bounds,
-        wall_s=time.perf_counter() - t0,
-    )
+def _reporter(
+    problem: Problem, built: BuiltModel, on_solution: OnSolution | None, t0: float
+) -> Callable[[str], _Reporter | None]:
+    def make(stage: str) -> _Reporter | None:
+        return _Reporter(problem, built, stage, on_solution, t0) if on_solution else None
+
+    return make
 
 
 def _evaluate(solver: cp_model.CpSolver, expr: cp_model.LinearExprT) -> int:
@@ -145,6 +193,10 @@ def _solver(params: SolveParams, budget: float) -> cp_model.CpSolver:
     solver.parameters.num_workers = params.num_workers
     solver.parameters.random_seed = params.random_seed
     solver.parameters.log_search_progress = params.log_search
+    probing = params.probing if params.probing is not None else params.objective == "makespan"
+    if not probing:
+        # probing in presolve costs seconds of wall time on plant models under load and gains little there
+        solver.parameters.cp_model_probing_level = 0
     return solver
 
 
