@@ -21,12 +21,16 @@ from shopfloor.events import (
     MachineState,
     MachineStateEvent,
     MachineStatePayload,
+    SchedulePublishedEvent,
     new_event_id,
+    parse_event,
     utcnow,
 )
+from shopfloor.kafka.consumer import BatchConsumer
 from shopfloor.kafka.producer import flush, make_producer, produce_event
 from shopfloor.plant import Plant, load_plant
 from shopfloor.settings import KafkaSettings, PostgresSettings
+from shopfloor.topics import KafkaTopic
 from tests.fixtures.stack import StackEndpoints, unique_name
 from tests.rescheduler_support.receivers import WebhookInbox, free_port, smtp_server, webhook_server
 from tests.rescheduler_support.running import running, wait_for
@@ -95,6 +99,19 @@ def bottleneck(machine: str) -> BottleneckDetectedEvent:
             cause=f"heading press {machine} in FAULT",
         ),
     )
+
+
+def schedule_events(kafka: KafkaSettings, count: int) -> list[SchedulePublishedEvent]:
+    events: list[SchedulePublishedEvent] = []
+    with BatchConsumer(kafka, unique_name("check"), [KafkaTopic.SCHEDULE]) as consumer:
+        for _ in range(30):
+            for message in consumer.poll_batch(max_messages=10, timeout=1.0):
+                event = parse_event(message.value() or b"")
+                assert isinstance(event, SchedulePublishedEvent)
+                events.append(event)
+            if len(events) >= count:
+                break
+    return sorted(events, key=lambda e: e.payload.version)
 
 
 def current_plan(conn: Connection) -> tuple[str, int] | None:
@@ -210,3 +227,12 @@ def test_breakdown_replans_and_alerts_exactly_the_orders_made_late(
             cleared = {m["payload"]["order_id"] for m in inbox.received if m["type"] == "alert.cleared"}
             assert cleared == became_late - still_late
             assert len(mailbox.messages) == mails_before + len(cleared)
+
+    # Every plan went out on the bus, the breakdown's with its trigger, the late orders and the moves.
+    published = schedule_events(kafka_settings, 3)
+    assert [e.payload.version for e in published] == [1, 2, 3]
+    after_fault = published[1].payload
+    assert f"{broken} FAULT" in after_fault.trigger and "bottleneck detected on WC-HEAD" in after_fault.trigger
+    assert set(after_fault.late_orders) >= became_late
+    back = fault_at + timedelta(hours=72) - timedelta(minutes=1)
+    assert after_fault.moved and all(m.to_machine != broken or m.to_start >= back for m in after_fault.moved)
