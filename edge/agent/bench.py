@@ -1,0 +1,81 @@
+"""Throughput of the outbox and of an EdgeAgent against a broker (``SHOPFLOOR_MQTT_*``).
+
+    python -m edge.agent.bench [--count 50000] [--batch 500]
+
+Prints rows/s for the bare SQLite outbox (one commit per message and batched, NORMAL and FULL), and
+events/s for an agent: enqueue rate and delivered-and-acknowledged rate, for ``publish_many`` in
+batches and for one ``publish`` per event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from edge.agent.agent import EdgeAgent
+from edge.buffer import MessageClass, OutboxQueue
+from edge.buffer.queue import OutboxItem
+from shopfloor.events import MachineCounterEvent, MachineCounterPayload, NodeKind
+from shopfloor.settings import MqttSettings
+
+
+def bench_queue(tmp: Path, count: int) -> None:
+    payload = b"x" * 300
+    for sync in ("NORMAL", "FULL"):
+        queue = OutboxQueue(tmp / f"queue-{sync}.db", synchronous=sync)
+        single = max(1, count // 10)
+        start = time.perf_counter()
+        for _ in range(single):
+            queue.put("a/b/c", payload, MessageClass.TELEMETRY)
+        one_by_one = single / (time.perf_counter() - start)
+        start = time.perf_counter()
+        for _ in range(0, count, 500):
+            queue.put_many([OutboxItem("a/b/c", payload, MessageClass.TELEMETRY)] * 500)
+        batched = count / (time.perf_counter() - start)
+        print(f"outbox synchronous={sync}: put {one_by_one:,.0f} rows/s, put_many(500) {batched:,.0f} rows/s")
+        queue.close()
+
+
+def bench_agent(tmp: Path, count: int, batch: int) -> None:
+    settings = MqttSettings().model_copy(update={"enterprise": f"bench{uuid.uuid4().hex[:8]}"})
+    for mode, n in (("publish_many", count), ("publish", max(1, count // 5))):
+        agent = EdgeAgent("bench", NodeKind.SIMULATOR, "bench", "l1", settings, tmp / f"agent-{mode}.db")
+        agent.start()
+        if not agent.wait_connected(10):
+            raise SystemExit(f"no MQTT broker at {settings.host}:{settings.port}")
+        events = [
+            agent.new_event(MachineCounterEvent, MachineCounterPayload(machine_id="M1", good=i, scrap=0))
+            for i in range(n)
+        ]
+        start = time.perf_counter()
+        if mode == "publish_many":
+            for i in range(0, n, batch):
+                agent.publish_many([(event, "M1") for event in events[i : i + batch]])
+        else:
+            for event in events:
+                agent.publish(event, "M1")
+        queued = time.perf_counter()
+        drained = agent.flush(300)
+        done = time.perf_counter()
+        print(
+            f"agent {mode}: {n} events, enqueue {n / (queued - start):,.0f}/s, "
+            f"delivered and acknowledged {n / (done - start):,.0f}/s{'' if drained else ' (NOT drained)'}"
+        )
+        agent.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=50_000)
+    parser.add_argument("--batch", type=int, default=500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_queue(Path(tmp), args.count)
+        bench_agent(Path(tmp), args.count, args.batch)
+
+
+if __name__ == "__main__":
+    main()
