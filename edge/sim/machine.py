@@ -10,6 +10,7 @@ every work order's events form a valid lifecycle by construction.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -164,12 +165,17 @@ class MachineSim:
             self.op.scrap += scrap
 
     def _scrap(self, made: int) -> int:
+        """How many of ``made`` pieces are scrap: a binomial draw, by geometric gaps between bad pieces."""
         rate = self.machine.reliability.scrap_rate
-        if made <= 200:
-            return sum(1 for _ in range(made) if self.rng.random() < rate)
-        # Normal approximation of the binomial: hundreds of pieces per report make it close enough.
-        mean, sd = made * rate, (made * rate * (1 - rate)) ** 0.5
-        return max(0, min(made, round(self.rng.gauss(mean, sd))))
+        if rate <= 0 or made <= 0:
+            return 0
+        log_keep = math.log1p(-rate)
+        bad, position = 0, 0
+        while True:
+            position += int(math.log(1.0 - self.rng.random()) / log_keep) + 1
+            if position > made:
+                return bad
+            bad += 1
 
     def settle(self, now: datetime, floor: Floor) -> list[FollowUp]:
         """Bring state and work order in line with the conditions; return the timed checks to schedule."""
