@@ -1,0 +1,116 @@
+"""Building the solver's problem from a database snapshot and the demo plant (no database needed)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from rescheduler.service.build import build_input
+from rescheduler.service.snapshot import OpenOperation, OpenWorkOrder, Snapshot
+from shopfloor.plant import Plant, load_plant
+from tests.rescheduler_support.seed import DEMO_PLANT
+
+pytestmark = pytest.mark.unit
+
+# Monday 2 March 2026, 08:00 in Ningbo.
+NOW = datetime(2026, 3, 2, 0, 0, 30, tzinfo=UTC)
+H = timedelta(hours=1)
+
+
+@pytest.fixture(scope="module")
+def plant() -> Plant:
+    return load_plant(DEMO_PLANT)
+
+
+def op(
+    seq: int,
+    wc: str,
+    machines: tuple[str, ...],
+    setup: float,
+    unit: float,
+    *,
+    status: str = "pending",
+    machine_id: str | None = None,
+    actual_start: datetime | None = None,
+    good: int = 0,
+) -> OpenOperation:
+    return OpenOperation(seq, wc, machines, setup, unit, status, machine_id, actual_start, good)
+
+
+def work_order(*ops: OpenOperation, rush: bool = False, customer: str = "CUST-001") -> OpenWorkOrder:
+    return OpenWorkOrder(
+        work_order_id="WO-1",
+        order_id="O-1",
+        customer_id=customer,
+        product_id="HB-M8x30",
+        quantity=10_000,
+        due=NOW + 48 * H,
+        order_due=NOW + 48 * H,
+        priority=4,
+        rush=rush,
+        release=NOW + 2 * H,
+        margin_pct=None,
+        operations=ops,
+    )
+
+
+def test_durations_frozen_work_and_job_fields(plant: Plant) -> None:
+    snapshot = Snapshot(
+        work_orders=[
+            work_order(
+                # Started 30 min ago on D1, 4,000 of 10,000 done: 6,000 x 0.006 = 36 min left.
+                op(
+                    1,
+                    "WC-DRAW",
+                    ("D1", "D2"),
+                    30,
+                    0.006,
+                    status="started",
+                    machine_id="D1",
+                    actual_start=NOW - 0.5 * H,
+                    good=4_000,
+                ),
+                op(2, "WC-HEAD", ("H1", "H2"), 75, 0.025),
+            )
+        ],
+        # Learned: heading takes 0.03 min/pc and 60 min setup for this product.
+        standard_times={("HB-M8x30", 2): (0.03, 60.0)},
+    )
+    problem = build_input(plant, snapshot, NOW, horizon_days=2).problem
+    (job,) = problem.jobs
+    assert (job.id, job.release, job.due, job.weight, job.reserve_eligible) == ("WO-1", 120, 48 * 60, 4, False)
+    drawing, heading = job.operations
+    assert drawing.frozen is not None
+    assert (drawing.frozen.machine, drawing.frozen.start, drawing.frozen.end) == ("D1", -30, 36)
+    assert heading.frozen is None and heading.durations == {"H1": 60 + 300, "H2": 60 + 300}
+
+
+def test_rush_and_strategic_customers_may_use_the_reserve(plant: Plant) -> None:
+    rush = build_input(
+        plant, Snapshot([work_order(op(1, "WC-DRAW", ("D1",), 0, 0.01), rush=True)]), NOW, horizon_days=1
+    )
+    strategic = build_input(
+        plant, Snapshot([work_order(op(1, "WC-DRAW", ("D1",), 0, 0.01), customer="CUST-002")]), NOW, horizon_days=1
+    )
+    assert rush.problem.jobs[0].reserve_eligible and strategic.problem.jobs[0].reserve_eligible
+    (reserve,) = rush.problem.reserves
+    assert reserve.workcenter == "WC-HEAD" and reserve.share == pytest.approx(0.15) and len(reserve.machines) == 8
+
+
+def test_calendar_and_breakdown_unavailability(plant: Plant) -> None:
+    # H2 in FAULT since 1 h ago, MTTR 2 h: back in 1 h. K1 (packing) works two shifts, 06:00-22:00 local.
+    snapshot = Snapshot(work_orders=[], down={"H2": ("FAULT", NOW - H)})
+    plan_input = build_input(plant, snapshot, NOW, horizon_days=1)
+    by_machine: dict[str, list[tuple[int, int, str]]] = {}
+    for u in plan_input.problem.unavailability:
+        by_machine.setdefault(u.machine, []).append((u.start, u.end, u.reason))
+    # Back at 01:00:30 UTC: unavailable until the minute after (operations start on whole minutes).
+    assert by_machine["H2"] == [(0, 61, "breakdown")]
+    # Origin is 00:00 UTC (08:00 local): K1 is off 22:00-06:00 local = minutes 840-1320 of the one-day horizon.
+    assert by_machine["K1"] == [(840, 1320, "calendar")]
+    # Presses work three shifts Monday to Saturday: nothing off within this Monday.
+    assert "H1" not in by_machine
+    assert plan_input.repairs["H2"] == NOW + H
+    # The plan's days start at local midnight: 08:00 local is 480 min into the day.
+    assert plan_input.problem.day_origin == -480
