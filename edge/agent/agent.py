@@ -69,6 +69,14 @@ def _check_level(name: str, value: str) -> str:
 
 
 class EdgeAgent:
+    """One edge node: its outbox (``queue_path``) and its MQTT connection.
+
+    ``queue_max_rows`` / ``queue_max_bytes`` bound the outbox (see :mod:`edge.buffer.queue` for the
+    shedding policy), ``queue_sync`` is SQLite's synchronous level (NORMAL survives kill -9, FULL also
+    a power cut), ``inflight_window`` the QoS 1 messages awaiting PUBACK. The MQTT client id is
+    ``shopfloor-<enterprise>-<site>-<node_id>``: one connection per node and plant.
+    """
+
     def __init__(
         self,
         node_id: str,
@@ -116,9 +124,8 @@ class EdgeAgent:
     def close(self, flush_timeout: float = 5.0) -> None:
         """Graceful: deliver what can be delivered within ``flush_timeout``, publish death, disconnect.
 
-        Waits up to ``flush_timeout`` only if the agent was started and has queued rows.
-
-        Rows not acknowledged stay in the outbox for the next start.
+        Waits up to ``flush_timeout`` only if the agent was started and has queued rows. Rows not
+        acknowledged stay in the outbox for the next start.
         """
         if self._closed:
             return
