@@ -42,7 +42,7 @@ step "ruff check" "$VENV/ruff" check .
 step "ruff format --check" "$VENV/ruff" format --check .
 step "mypy" "$VENV/mypy"
 # pytest's exit code 5 ("no tests collected") is a failure here like any other non-zero code.
-step "pytest" "$VENV/pytest" -q -p no:cacheprovider "$@"
+step "pytest" "$VENV/pytest" -q -p no:cacheprovider --durations=15 "$@"
 
 if [ "${#failed[@]}" -ne 0 ]; then
     printf '\nFAILED: %s\n' "${failed[*]}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -21,10 +22,18 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _stack() -> Stack:
+    """The stack of the current settings; a bad setting or node list is a clear error, not a traceback."""
+    try:
+        return Stack()
+    except (StackError, ValidationError, ValueError, OSError) as exc:
+        raise _fail(exc) from None
+
+
 @app.command()
 def up() -> None:
     """Start every server not yet running and wait until each accepts clients."""
-    stack = Stack()
+    stack = _stack()
     try:
         stack.up()
     except StackError as exc:
@@ -36,7 +45,7 @@ def up() -> None:
 def down() -> None:
     """Stop the servers that `up` started (SIGTERM, then SIGKILL after a timeout)."""
     try:
-        Stack().down()
+        _stack().down()
     except StackError as exc:
         raise _fail(exc) from None
     console.print("stack down")
@@ -45,7 +54,7 @@ def down() -> None:
 @app.command()
 def status() -> None:
     """Table of servers, ports, pids and health; exit code 1 unless every server is healthy."""
-    rows = Stack().status()
+    rows = _stack().status()
     table = Table(title="shopfloor local stack")
     for column in ("server", "port", "pid", "healthy", "log"):
         table.add_column(column)
@@ -63,7 +72,7 @@ def logs(
     lines: Annotated[int, typer.Option("--lines", "-n", help="lines from the end of each log")] = 40,
 ) -> None:
     """Print the tail of a server's log."""
-    stack = Stack()
+    stack = _stack()
     try:
         names = [server] if server else list(SERVER_NAMES)
         files = {name: stack.log_file(name) for name in names}

@@ -17,7 +17,7 @@ from shopfloor.stack.kafka import KafkaServer
 from shopfloor.stack.mosquitto import MosquittoServer, mqtt_login_ok
 from shopfloor.stack.mqtt_accounts import load_nodes, mqtt_acl, mqtt_users
 from shopfloor.stack.postgres import PostgresServer
-from shopfloor.stack.process import StackError
+from shopfloor.stack.process import StackError, tail
 
 SERVER_NAMES: Final = ("kafka", "postgres", "mosquitto")
 
@@ -112,6 +112,15 @@ class Stack:
             errors = [f"{name}: {future.exception()}" for name, future in futures.items() if future.exception()]
         if errors:
             raise StackError("\n\n".join(errors))
+        sick = [name for name, server in self.servers.items() if not server.healthy()]
+        if sick:
+            raise StackError(
+                "\n\n".join(
+                    f"{name} started but is not healthy; log {self.servers[name].log_file}:\n"
+                    f"{tail(self.servers[name].log_file)}"
+                    for name in sick
+                )
+            )
 
     def down(self) -> None:
         """Stop what ``up`` started (found by pid files); the others stay untouched."""
