@@ -17,6 +17,7 @@ from pathlib import Path
 
 from psycopg import sql
 
+from rescheduler.service.promise import CtpRequest, PlanContext, promise
 from rescheduler.service.replan import Replanner, ReplanResult
 from rescheduler.settings import ReschedulerSettings
 from shopfloor.db.migrate import migrate
@@ -71,6 +72,22 @@ def report(label: str, result: ReplanResult, wall: float) -> None:
     )
 
 
+def time_promises(plant: Plant, result: ReplanResult, rng: random.Random, count: int = 50) -> None:
+    """Capable-to-promise latency against that plan, for random products and quantities."""
+    context = PlanContext(
+        result.plan_id, result.version, result.event.ts, result.plan_input, result.ops, [], result.standard_times
+    )
+    t0 = time.perf_counter()
+    for _ in range(count):
+        request = CtpRequest(
+            product_id=rng.choice(plant.products).id,
+            quantity=rng.randrange(1_000, 50_000, 1_000),
+            customer_id=rng.choice(plant.customers).id,
+        )
+        promise(plant, context, request, utcnow())
+    print(f"capable-to-promise     {count} requests, {(time.perf_counter() - t0) / count * 1000:.1f} ms each")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--plant", type=Path, default=PROJECT_ROOT / "infra" / "plants" / "demo.yaml")
@@ -92,7 +109,9 @@ def main() -> None:
             conn.execute("INSERT INTO machine_current_state VALUES ('H2', 'FAULT', now(), gen_random_uuid())")
             conn.commit()
             t0 = time.perf_counter()
-            report("replan, H2 in FAULT", replanner.replan(conn, "H2 FAULT"), time.perf_counter() - t0)
+            result = replanner.replan(conn, "H2 FAULT")
+            report("replan, H2 in FAULT", result, time.perf_counter() - t0)
+            time_promises(plant, result, rng=random.Random(args.seed))
     finally:
         with connect(pg, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(pg.db_schema)))
