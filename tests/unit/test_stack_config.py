@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import uuid
@@ -21,6 +22,7 @@ from shopfloor.stack.postgres import postgres_conf
 from shopfloor.stack.process import (
     StackError,
     check_traversable,
+    free_ports,
     pid_alive,
     read_pid,
     reap,
@@ -155,6 +157,14 @@ def test_pid_alive_checks_the_command_line_marker_and_read_pid_reads_the_first_l
     pid_file.write_text(f"{own}\n/some/data/dir\n")
     assert read_pid(pid_file) == own
     assert read_pid(tmp_path / "absent.pid") is None
+
+
+def test_free_ports_are_distinct_and_bindable() -> None:
+    ports = free_ports(6)
+    assert len(set(ports)) == 6
+    for port in ports:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", port))
 
 
 def test_tail_returns_the_last_lines(tmp_path: Path) -> None:
