@@ -25,7 +25,7 @@ from rescheduler.dispatch import Rule, dispatch
 from rescheduler.instances import load
 from rescheduler.instances.orderbook import generate
 from rescheduler.instances.scenario import breakdown
-from rescheduler.model import Problem, Solution, SolveParams, check, metrics, solve
+from rescheduler.model import OnSolution, Problem, Solution, SolveParams, check, metrics, solve
 from rescheduler.model.solution import moved_ops
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,6 +37,15 @@ INSTANCES: dict[str, tuple[str, float]] = {
     **{f"la0{i}": ("jssp", 30) for i in range(1, 6)},
 }
 console = Console()
+
+
+def _stopwatch(first: list[float], t0: float) -> OnSolution:
+    """Records when each intermediate plan arrives (the first one is the time to a usable plan)."""
+
+    def mark(_plan: Solution) -> None:
+        first.append(time.perf_counter() - t0)
+
+    return mark
 
 
 def _checked(problem: Problem, solution: Solution) -> Solution:
@@ -105,7 +114,7 @@ def order_books(
             solve(
                 book,
                 SolveParams(time_limit_s=time_limit, num_workers=workers),
-                on_solution=lambda _s, first=first, t0=t0: first.append(time.perf_counter() - t0),
+                on_solution=_stopwatch(first, t0),
             ),
         )
         best_rule = min(rules.values(), key=lambda s: s.total_weighted_tardiness)
@@ -182,7 +191,7 @@ def replan(
             solve(
                 variant,
                 SolveParams(time_limit_s=time_limit, num_workers=workers),
-                on_solution=lambda _s, first=first, t0=t0: first.append(time.perf_counter() - t0),
+                on_solution=_stopwatch(first, t0),
             ),
         )
         wall = time.perf_counter() - t0

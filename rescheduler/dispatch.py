@@ -106,6 +106,20 @@ class _Shop:
                 self.version[m] += 1
         return ScheduledOp(job=job.id, seq=op.seq, machine=machine, start=start, end=start + dur)
 
+    def unplace(self, job: Job, op: ScheduledOp) -> None:
+        """Take a placed operation off its machine again (and give its reserve minutes back)."""
+        dur = op.end - op.start
+        if dur > 0:
+            i = bisect.bisect_left(self.starts[op.machine], op.start)
+            del self.starts[op.machine][i], self.ends[op.machine][i]
+        self.version[op.machine] += 1
+        reserve = self.reserve_of.get(op.machine)
+        if reserve is not None and job.id in self.normal and dur > 0:
+            day = (op.start - self.problem.day_origin) // self.problem.day_minutes
+            self.limit_left[(reserve.workcenter, day)] += dur
+            for m in reserve.machines:
+                self.version[m] += 1
+
 
 Priority = Callable[[Job, int, int], float]  # (job, index of its next op, time) -> key, lower first
 
@@ -150,37 +164,74 @@ def dispatch(problem: Problem, rule: Rule | str, *, atc_k: float = 2.0) -> Solut
 
 
 def repair(problem: Problem) -> Solution:
-    """Right-shift repair of `problem.previous`: same machines, same order per machine, nothing earlier.
+    """Repair `problem.previous` by moving only the operations the change affects.
 
-    Operations keep their previous machine (if still eligible) and are taken in previous start order,
-    each at the earliest feasible time not before its previous start; operations new to the plan come
-    after, by due date. Only what the change (breakdown, new order) pushes actually moves: a feasible,
-    stable starting point (the CP-SAT model's hint on a replan).
+    Every previous placement that is still feasible (machine eligible, not blocked by unavailability or
+    frozen work, within the rush reserve) is booked where it was. Then, job by job in previous-plan
+    order, a booked operation is kept if its predecessor still ends in time; otherwise it, like every
+    operation that could not be booked, is inserted at its earliest start in the gaps left between the
+    bookings, on any eligible machine. Nothing else moves, so there is no right-shift cascade: a feasible,
+    stable start (the CP-SAT model's hint on a replan). Operations new to the plan go last, by due date.
     """
+    t0 = time.perf_counter()
+    shop = _Shop(problem)
     before = {p.key: p for p in problem.previous}
-    late = max((p.start for p in problem.previous), default=0) + 1
+    booked: dict[tuple[str, int], ScheduledOp] = {}
+    ops = {(job.id, op.seq): (job, op) for job, op in problem.operations() if op.frozen is None}
+    for prev in sorted(problem.previous, key=lambda p: (p.start, p.machine, p.job, p.seq)):
+        if prev.key not in ops:
+            continue
+        job, op = ops[prev.key]
+        dur = op.durations.get(prev.machine)
+        if dur is None or prev.end - prev.start != dur or prev.start < max(0, job.release):
+            continue
+        if shop.earliest(job, prev.machine, dur, prev.start) == prev.start:
+            booked[prev.key] = shop.place(job, op, prev.machine, prev.start)
 
-    def key(job: Job, k: int, t: int) -> float:
+    def order(job: Job, k: int) -> tuple[float, float]:
         prev = before.get((job.id, job.operations[k].seq))
-        return prev.start if prev is not None else late + (job.due if job.due is not None else math.inf)
+        return (prev.start, 0.0) if prev is not None else (math.inf, job.due if job.due is not None else math.inf)
 
-    def placement(job: Job, op: Operation) -> tuple[dict[str, int], int]:
-        prev = before.get((job.id, op.seq))
-        if prev is None:
-            return op.durations, 0
-        if prev.machine in op.durations:
-            return {prev.machine: op.durations[prev.machine]}, prev.start
-        return op.durations, prev.start
+    placed = calendar.frozen_ops(problem)
+    nxt = {job.id: 0 for job in problem.jobs}
+    ready = {job.id: max(0, job.release) for job in problem.jobs}
+    pending = {job.id: job for job in problem.jobs}
+    while pending:
+        job = min(pending.values(), key=lambda j: (order(j, nxt[j.id]), j.id))
+        op = job.operations[nxt[job.id]]
+        _advance(job, nxt, pending)
+        if op.frozen is not None:
+            ready[job.id] = max(ready[job.id], op.frozen.end)
+            continue
+        kept = booked.get((job.id, op.seq))
+        if kept is not None and kept.start >= ready[job.id]:
+            placed.append(kept)
+            ready[job.id] = kept.end
+            continue
+        if kept is not None:
+            shop.unplace(job, kept)
+        choice = _earliest_machine(shop, job, op, ready[job.id])
+        if choice is None:
+            raise NoSolutionError("INFEASIBLE", f"repair: {job.id}/{op.seq} fits on no machine")
+        done = shop.place(job, op, choice[1], choice[0])
+        placed.append(done)
+        ready[job.id] = done.end
+    return build_solution(
+        problem, placed, solver="repair", status=SolveStatus.FEASIBLE, wall_s=time.perf_counter() - t0
+    )
 
-    return _list_schedule(problem, key, "repair", placement=placement, non_delay=False)
+
+def _earliest_machine(shop: _Shop, job: Job, op: Operation, ready: int) -> tuple[int, str] | None:
+    """(start, machine) completing earliest among the eligible machines."""
+    best: tuple[int, int, str] | None = None
+    for machine, dur in sorted(op.durations.items()):
+        start = shop.earliest(job, machine, dur, ready)
+        if start is not None and (best is None or (start + dur, start) < best[:2]):
+            best = (start + dur, start, machine)
+    return None if best is None else (best[1], best[2])
 
 
-Placer = Callable[[Job, Operation], tuple[dict[str, int], int]]  # -> (candidate machines, not before)
-
-
-def _list_schedule(
-    problem: Problem, key: Priority, name: str, *, placement: Placer | None = None, non_delay: bool = True
-) -> Solution:
+def _list_schedule(problem: Problem, key: Priority, name: str) -> Solution:
     t0 = time.perf_counter()
     shop = _Shop(problem)
     placed: list[ScheduledOp] = calendar.frozen_ops(problem)
@@ -201,21 +252,15 @@ def _list_schedule(
             if cached is not None and cached[0] == stamp:
                 options.append(cached[1])
                 continue
-            machines, not_before = placement(job, op) if placement else (op.durations, 0)
-            best = None
-            for machine, dur in sorted(machines.items()):
-                start = shop.earliest(job, machine, dur, max(ready[job.id], not_before))
-                if start is not None and (best is None or (start + dur, start) < best[:2]):
-                    best = (start + dur, start, machine, job)
-            if best is None:
+            choice = _earliest_machine(shop, job, op, ready[job.id])
+            if choice is None:
                 raise NoSolutionError("INFEASIBLE", f"{name}: {job.id}/{op.seq} fits on no machine")
+            best = (choice[0] + op.durations[choice[1]], choice[0], choice[1], job)
             cache[job.id] = (stamp, best)
             options.append(best)
         else:
             c_star = min(o[0] for o in options)
-            conflict = [o for o in options if o[1] < c_star or not non_delay] or [
-                min(options, key=lambda o: (o[0], o[1], o[3].id))
-            ]
+            conflict = [o for o in options if o[1] < c_star] or [min(options, key=lambda o: (o[0], o[1], o[3].id))]
             t = min(o[1] for o in conflict)
             _, start, machine, job = min(conflict, key=lambda o: (key(o[3], nxt[o[3].id], t), o[1], o[3].id))
             done = shop.place(job, job.operations[nxt[job.id]], machine, start)
