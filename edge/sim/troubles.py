@@ -60,7 +60,7 @@ def apply_troubles(
         if skew:
             event = event.model_copy(update={"ts": event.ts + skew})
             emission = replace(emission, event=event)
-        held = swapped.pop(emission.node_id, None)
+        held = swapped.get(emission.node_id)
         draw = rng.random()
         if emission.trouble is None and draw < troubles.late_rate:
             late = replace(emission, at=now + troubles.late_by, trouble=Trouble.LATE)
@@ -69,17 +69,18 @@ def apply_troubles(
             swapped[emission.node_id] = emission
         else:
             yield emission
+            if held is not None:
+                # Overtaken by the node's next event actually delivered: now it goes out.
+                yield replace(swapped.pop(emission.node_id), at=now, trouble=Trouble.OUT_OF_ORDER)
             if rng.random() < troubles.duplicate_rate:
                 yield replace(emission, trouble=Trouble.DUPLICATE)
-        if held is not None:
-            yield replace(held, at=now, trouble=Trouble.OUT_OF_ORDER)
         if rng.random() < troubles.malformed_rate:
             kind = rng.choice(troubles.malformed_kinds)
             bad = malformed_message(kind, event, rng, peers=machine_ids)
             yield Emission(now, emission.node_id, malformed=bad, trouble=Trouble.MALFORMED)
-    # The run is over: what is still held back goes out now, late ones in their order.
+    # The run is over: what is still held back goes out now (nothing overtook it: not out of order).
     for held in swapped.values():
         assert now is not None
-        yield replace(held, at=now, trouble=Trouble.OUT_OF_ORDER)
+        yield replace(held, at=now)
     while delayed:
         yield heapq.heappop(delayed)[2]
