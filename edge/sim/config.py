@@ -16,7 +16,7 @@ from pydantic import AfterValidator, Field
 from edge.sim.faults import MalformedKind
 from shopfloor.events import Ident, Model, UtcDatetime
 
-_DURATION: Final = re.compile(r"(\d+(?:\.\d+)?)(d|h|m|s|ms)")
+_DURATION: Final = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)")
 _UNIT_SECONDS: Final = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
 Rate = Annotated[float, Field(ge=0, le=1)]
