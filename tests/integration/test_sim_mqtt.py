@@ -153,6 +153,7 @@ def test_sim_events_arrive_on_their_topics_as_the_event_log_says(
                 assert record.expected_reason == TOPIC_REASON
             else:
                 pytest.fail(f"malformed {record.fault} passed")
-    h2_states = [r.event["payload"]["state"] for r in records if r.event_type == "machine.state" and r.event and r.event["payload"]["machine_id"] == "H2"]  # fmt: skip
+    states = [r.event["payload"] for r in records if r.event is not None and r.event_type == "machine.state"]
+    h2_states = [payload["state"] for payload in states if payload["machine_id"] == "H2"]
     assert "FAULT" in h2_states
     assert "machine.counter" in result.stdout and "malformed:" in result.stdout
