@@ -1,11 +1,12 @@
 """The bridge: MQTT QoS 1 in, Kafka out, and the MQTT acknowledgement only once Kafka has the message.
 
 Threads, and who does what:
-- paho's network thread runs :meth:`Bridge._on_message`: parse, route, ``produce()`` (non-blocking).
-- our poll thread runs ``producer.poll()``, which calls the delivery callbacks; they collect the MQTT
-  acks, and after each poll :class:`~edge.bridge.acks.AckBatcher` queues them on paho's outgoing queue as
-  one write. Queuing never waits on the network thread, so there is no deadlock when that thread is busy
-  or blocked in ``produce()``; stale acks of an earlier connection are dropped (see ``acks.py``).
+- paho's network thread runs :meth:`Bridge._on_message`: parse, route, ``produce()`` (non-blocking), then
+  serves whatever Kafka delivery reports are ready (``poll(0)``).
+- our poll thread serves delivery reports only while the network thread is idle (see ``_serve``).
+- delivery callbacks collect the MQTT acks; after each poll :class:`~edge.bridge.acks.AckBatcher` queues
+  them on paho's outgoing queue as one write. Queuing never waits on the network thread, so nothing
+  deadlocks; acks of an earlier connection are dropped (see ``acks.py``).
 
 Nothing is lost: a message is acknowledged only after Kafka (acks=all, idempotent) confirmed it or its
 dead letter. A crash leaves the rest unacknowledged in the broker's persistent session, which re-sends
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 KAFKA_REASON = "kafka"
 # At stop, the broker counts as done sending after this long without a message.
 QUIET_S = 0.25
+# The poll thread takes over serving Kafka delivery reports after the MQTT thread was idle this long.
+SERVE_IDLE_S = 0.005
 
 
 def producer_overrides(kafka: KafkaSettings, config: BridgeConfig) -> dict[str, Any]:
@@ -79,6 +82,9 @@ class Bridge:
         self._last_seen = 0.0  # while closing: when the broker last sent us something
         self._intake = threading.Lock()  # held while a message is handled; uncontended except at stop
         self._stop_polling = threading.Event()
+        # Whoever holds it serves Kafka delivery reports (reentrant: a callback may produce a dead letter).
+        self._serving = threading.RLock()
+        self._last_taken = 0.0  # monotonic time the MQTT thread last handled a message
         self._poller = threading.Thread(target=self._poll_loop, name=f"bridge-{config.bridge_id}-poll", daemon=True)
         self._client = self._make_client()
         self._acks = AckBatcher(self._client)
@@ -123,7 +129,7 @@ class Bridge:
         self._client.disconnect()
         self._client.loop_stop()
         self._producer.close()
-        self.metrics.up.set(0)
+        self.metrics.up = False
         if undelivered:
             log.warning("bridge %s stopped with %d messages undelivered", self.config.bridge_id, undelivered)
         return undelivered
@@ -188,12 +194,12 @@ class Bridge:
     def _subscribed(self) -> None:
         if not self.ready.is_set():
             log.info("bridge %s subscribed to %s", self.config.bridge_id, self.subscription)
-        self.metrics.up.set(1)
+        self.metrics.up = True
         self.ready.set()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
         self._acks.new_connection()
-        self.metrics.up.set(0)
+        self.metrics.up = False
         if not self._closing:
             log.warning("bridge %s disconnected (%s); reconnecting", self.config.bridge_id, reason)
 
@@ -207,7 +213,6 @@ class Bridge:
     def _take(self, msg: mqtt.MQTTMessage) -> None:
         received = time.perf_counter()
         self.metrics.taken += 1
-        self.metrics.received.inc()
         topic = msg.topic
         payload = cast(bytes, msg.payload)  # paho slices its read buffer: always bytes
         decision = decide(topic, payload)
@@ -220,12 +225,15 @@ class Bridge:
                 msg.qos,
                 received,
                 decision.event_ts,
+                kafka_topic,
                 topic,
                 payload,
             )
             self._produce(kafka_topic, payload, decision.key, decision.headers, delivered)
         else:
             self._dead_letter(self._acks.generation, msg.mid, msg.qos, received, topic, payload, decision)
+        self._last_taken = time.monotonic()
+        self._serve_if_free()
 
     def _dead_letter(
         self, generation: int, mid: int, qos: int, received: float, topic: str, payload: bytes, reject: Reject
@@ -240,17 +248,36 @@ class Bridge:
                 self._producer.produce(topic, value, key, on_delivery=callback, headers=headers)
                 return
             except BufferError:
-                # Local queue full (Kafka slow or away): wait here, which stops reading MQTT; the
-                # broker holds the rest. The poll thread keeps draining meanwhile.
-                time.sleep(0.005)
+                # Local queue full (Kafka slow or away): serve delivery reports here, which also stops
+                # reading MQTT; the broker holds the rest meanwhile.
+                with self._serving:
+                    self._serve(SERVE_IDLE_S)
 
-    # -- Kafka side (poll thread, or the stopping thread during flush) --------------------------------
+    # -- Kafka side ----------------------------------------------------------------------------------
+    # Delivery reports are served by whichever thread holds _serving. confluent-kafka takes the GIL for
+    # every delivery callback; from a second thread that means a GIL hand-over per message (three futex
+    # calls each, more CPU than the bridge's own work). So while messages flow, the MQTT thread serves
+    # them itself after each produce (the GIL is already its own), and the poll thread only serves when
+    # the MQTT thread has been idle for SERVE_IDLE_S (then nobody competes for the GIL).
+
+    def _serve(self, timeout: float) -> None:
+        if self._producer.poll(timeout):
+            self._acks.send()
+
+    def _serve_if_free(self) -> None:
+        if self._serving.acquire(blocking=False):
+            try:
+                self._serve(0)
+            finally:
+                self._serving.release()
 
     def _poll_loop(self) -> None:
-        poll, send_acks = self._producer.poll, self._acks.send
         while not self._stop_polling.is_set():
-            if poll(0.05):
-                send_acks()
+            if time.monotonic() - self._last_taken < SERVE_IDLE_S:
+                time.sleep(SERVE_IDLE_S)  # the MQTT thread is busy and serves deliveries itself
+                continue
+            with self._serving:
+                self._serve(SERVE_IDLE_S)
 
     def _on_delivered(
         self,
@@ -259,10 +286,11 @@ class Bridge:
         qos: int,
         received: float,
         event_ts: float | None,
+        kafka_topic: str,
         mqtt_topic: str,
         payload: bytes,
         err: KafkaError | None,
-        msg: Message,
+        _msg: Message,
     ) -> None:
         if err is not None:
             # Only permanent errors get here (message.timeout.ms is infinite): keep the event, as a dead letter.
@@ -271,12 +299,8 @@ class Bridge:
             self._dead_letter(generation, mid, qos, received, mqtt_topic, payload, reject)
             return
         self._acks.add(generation, mid, qos)
-        metrics = self.metrics
-        metrics.finished += 1
-        metrics.produced_to(msg.topic() or "").inc()
-        metrics.delivery_latency.observe(time.perf_counter() - received)
-        if event_ts is not None:
-            metrics.event_latency.observe(time.time() - event_ts)
+        age = None if event_ts is None else time.time() - event_ts
+        self.metrics.record_produced(kafka_topic, time.perf_counter() - received, age)
 
     def _on_dead_lettered(
         self, generation: int, mid: int, qos: int, received: float, reason: str, err: KafkaError | None, _m: Message
@@ -284,12 +308,10 @@ class Bridge:
         if err is not None:
             # Left unacknowledged: the broker re-sends it after the next reconnect.
             log.error("bridge %s: dead letter not delivered: %s", self.config.bridge_id, err)
-            self.metrics.delivery_failed.inc()
+            self.metrics.delivery_failed += 1
             return
         self._acks.add(generation, mid, qos)
-        self.metrics.finished += 1
-        self.metrics.dead_lettered_for(reason).inc()
-        self.metrics.delivery_latency.observe(time.perf_counter() - received)
+        self.metrics.record_dead_letter(reason, time.perf_counter() - received)
 
     def _on_kafka_error(self, err: KafkaError) -> None:
         if err.fatal():
