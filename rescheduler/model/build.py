@@ -13,6 +13,7 @@ Encoding, chosen to stay fast at 400 operations:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -33,6 +34,7 @@ class BuiltModel:
     presence: dict[OpKey, dict[str, cp_model.IntVar]] = field(default_factory=dict)
     durations: dict[OpKey, dict[str, int]] = field(default_factory=dict)
     frozen: list[ScheduledOp] = field(default_factory=list)
+    fixed: dict[OpKey, ScheduledOp] = field(default_factory=dict)
     job_ends: dict[str, LinearExpr] = field(default_factory=dict)
     objectives: dict[str, LinearExpr] = field(default_factory=dict)
     # auxiliary variables, kept so a plan can be turned into a complete hint
@@ -56,11 +58,25 @@ def safe_horizon(problem: Problem) -> int:
     return max(fixed) + work + problem.day_minutes * (waits + 1 if waits else 0)
 
 
-def build(problem: Problem, horizon: int, *, with_stability: bool, move_cost: int) -> BuiltModel:
+def build(
+    problem: Problem,
+    horizon: int,
+    *,
+    with_stability: bool,
+    move_cost: int,
+    fixed: dict[OpKey, ScheduledOp] | None = None,
+) -> BuiltModel:
+    """The model of `problem`. `fixed` (large-neighbourhood search): operations held where they are as
+    constants, like frozen ones, but with precedence to and from them still enforced."""
     model = cp_model.CpModel()
-    built = BuiltModel(model=model, horizon=horizon, frozen=calendar.frozen_ops(problem))
+    built = BuiltModel(model=model, horizon=horizon, frozen=calendar.frozen_ops(problem), fixed=fixed or {})
     intervals: dict[str, list[cp_model.IntervalVar]] = {m: [] for m in problem.machines}
     blocked = calendar.blocked(problem)
+    if built.fixed:
+        extra: dict[str, list[calendar.Interval]] = {}
+        for op in built.fixed.values():
+            extra.setdefault(op.machine, []).append((op.start, op.end))
+        blocked = {m: calendar.merge([*blocked.get(m, []), *extra.get(m, [])]) for m in problem.machines}
     if BLOCKED_IN_NO_OVERLAP:
         for m, ivs in blocked.items():
             for k, (lo, hi) in enumerate(ivs):
@@ -89,6 +105,12 @@ def _add_job(
         if op.frozen is not None:
             # a fact: constant placement; precedence into a frozen op is not a decision, so not constrained
             previous_end = op.frozen.end
+            continue
+        held = built.fixed.get(key)
+        if held is not None:
+            if not isinstance(previous_end, int):
+                model.add(previous_end <= held.start)
+            previous_end = held.end
             continue
         start = _add_operation(built, key, op, max(0, job.release), intervals, blocked)
         model.add(start >= previous_end)
@@ -195,13 +217,15 @@ def _add_rush_reserve(built: BuiltModel, problem: Problem) -> None:
         for d in days:
             frozen_use = calendar.reserve_usage(problem, reserve, d, built.frozen, normal)
             limit = max(calendar.reserve_limit(problem, reserve, d, down), frozen_use)
+            held_use = calendar.reserve_usage(problem, reserve, d, built.fixed.values(), normal)
             if usage[d]:
-                model.add(sum(usage[d]) <= limit - frozen_use)
+                model.add(sum(usage[d]) <= limit - frozen_use - held_use)
 
 
 def _add_objectives(built: BuiltModel, problem: Problem, *, with_stability: bool, move_cost: int) -> None:
     model, horizon = built.model, built.horizon
-    makespan = model.new_int_var(0, max(horizon, *(f.end for f in built.frozen), 0), "makespan")
+    constant_ends = [f.end for f in built.frozen] + [f.end for f in built.fixed.values()]
+    makespan = model.new_int_var(0, max(horizon, *constant_ends, 0), "makespan")
     built.makespan = makespan
     tardiness: list[LinearExpr] = []
     for job in problem.jobs:
@@ -259,7 +283,7 @@ def hint_plan(built: BuiltModel, problem: Problem, plan: list[ScheduledOp] | tup
         if op is not None:
             model.add_hint(z, op.machine == machine and (op.start - problem.day_origin) // problem.day_minutes == day)
     ends: dict[str, int] = {}
-    for op in [*built.frozen, *plan]:
+    for op in [*built.frozen, *built.fixed.values(), *plan]:
         ends[op.job] = max(ends.get(op.job, op.end), op.end)
     for job in problem.jobs:
         if job.id in built.late and job.id in ends and job.due is not None:
@@ -273,3 +297,19 @@ def hint_plan(built: BuiltModel, problem: Problem, plan: list[ScheduledOp] | tup
             prev = previous[key]
             model.add_hint(moved, op.machine != prev.machine or op.start != prev.start)
             model.add_hint(shift, abs(op.start - prev.start))
+
+
+def lookup(values: list[int]) -> Callable[[cp_model.IntVar], int]:
+    """Variable -> value in a solver response's solution vector."""
+    return lambda var: int(values[var.index])
+
+
+def extract(built: BuiltModel, value: Callable[[cp_model.IntVar], int]) -> list[ScheduledOp]:
+    ops = [*built.frozen, *built.fixed.values()]
+    for key, start_var in built.starts.items():
+        start = value(start_var)
+        lits = built.presence[key]
+        machine = next(iter(lits)) if len(lits) == 1 else next(m for m, lit in lits.items() if value(lit))
+        end = start + built.durations[key][machine]
+        ops.append(ScheduledOp(job=key[0], seq=key[1], machine=machine, start=start, end=end))
+    return ops

@@ -19,8 +19,9 @@ from typing import Literal
 from ortools.sat.python import cp_model
 from pydantic import BaseModel, ConfigDict, Field
 
-from rescheduler.model.build import BuiltModel, build, hint_plan, safe_horizon
-from rescheduler.model.problem import Problem, ScheduledOp
+from rescheduler.model.build import BuiltModel, build, extract, hint_plan, lookup, safe_horizon
+from rescheduler.model.lns import improve
+from rescheduler.model.problem import Problem
 from rescheduler.model.solution import NoSolutionError, Solution, SolveStatus, build_solution
 
 OnSolution = Callable[[Solution], None]
@@ -39,6 +40,7 @@ class SolveParams(BaseModel):
     random_seed: int = 0
     log_search: bool = False
     probing: bool | None = Field(default=None, description="presolve probing; None: only for makespan mode")
+    lns_min_ops: int = Field(default=150, description="from this size the tardiness stage is an LNS")
 
 
 class _Reporter(cp_model.CpSolverSolutionCallback):
@@ -47,7 +49,7 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
         self._problem, self._built, self._stage, self._on_solution, self._t0 = problem, built, stage, on_solution, t0
 
     def on_solution_callback(self) -> None:
-        ops = _extract(self._built, self.value)
+        ops = extract(self._built, self.value)
         value = round(self.objective_value)  # with a tie-break this includes it: progress, not a figure
         self._on_solution(
             build_solution(
@@ -65,42 +67,53 @@ def solve(problem: Problem, params: SolveParams | None = None, on_solution: OnSo
     """Solve `problem`; raise `NoSolutionError` if no plan is found within the time limit.
 
     If a feasible start plan exists (repair of the previous plan, or the best dispatch rule) it is passed
-    to `on_solution` at once, and returned if the solver finds nothing better in time.
+    to `on_solution` at once, and returned if the solver finds nothing better in time. On problems of
+    `lns_min_ops` operations or more, the tardiness stage is a large-neighbourhood search
+    (`rescheduler.model.lns`) from the start plan; the later stages then run on the full model.
     """
     params = params or SolveParams()
     t0 = time.perf_counter()
+    deadline = t0 + params.time_limit_s
     start_plan = _start_plan(problem)
     if start_plan is not None and on_solution is not None:
         on_solution(start_plan.model_copy(update={"wall_s": time.perf_counter() - t0}))
     stages, shares = _stages(problem, params)
-    built = build(
-        problem,
-        _horizon(problem, params, start_plan),
-        with_stability="stability" in stages,
-        move_cost=params.move_cost,
-    )
-    hint_plan(built, problem, start_plan.ops if start_plan else problem.previous)
-    run = _run_stages(
-        built, params, stages, shares, t0 + params.time_limit_s, _reporter(problem, built, on_solution, t0)
-    )
+    horizon = _horizon(problem, params, start_plan)
+    stable = "stability" in stages
+    built = build(problem, horizon, with_stability=stable, move_cost=params.move_cost)
+    best = start_plan
+    done = _Run()
+    if stages[0] == "tardiness" and start_plan is not None and problem.op_count() >= params.lns_min_ops:
+        best = improve(
+            problem,
+            start_plan,
+            horizon=horizon,
+            deadline=t0 + params.time_limit_s * shares[0] / sum(shares),
+            num_workers=params.num_workers,
+            stable=stable,
+            on_improve=_timed(on_solution, t0),
+            seed=params.random_seed,
+        )
+        done.objectives["tardiness"] = best.total_weighted_tardiness
+        done.statuses.append("FEASIBLE")
+        built.model.add(built.objectives["tardiness"] <= best.total_weighted_tardiness)
+        stages, shares = stages[1:], shares[1:]
+    hint_plan(built, problem, best.ops if best else problem.previous)
+    run = _run_stages(built, params, stages, shares, deadline, _reporter(problem, built, on_solution, t0))
+    run.objectives = {**done.objectives, **run.objectives}
+    run.statuses = done.statuses + run.statuses
     if run.values is None:
-        if start_plan is None:
+        if best is None:
             raise NoSolutionError(run.failure)
-        return start_plan.model_copy(update={"wall_s": time.perf_counter() - t0})
+        return best.model_copy(update={"objectives": run.objectives, "wall_s": time.perf_counter() - t0})
 
     values = run.values
-    ops = _extract(built, lambda var: int(values[var.index]))
+    ops = extract(built, lookup(values))
     plan = build_solution(problem, ops, solver="cp-sat", status=SolveStatus.FEASIBLE)
     # report the final plan's values: a later stage may improve an earlier stage's objective further
-    objectives = dict(run.objectives)
-    objectives.update(
-        {
-            k: v
-            for k, v in (("tardiness", plan.total_weighted_tardiness), ("makespan", plan.makespan))
-            if k in objectives
-        }
-    )
-    proved = len(run.statuses) == len(stages) and all(st == "OPTIMAL" for st in run.statuses)
+    final = {"tardiness": plan.total_weighted_tardiness, "makespan": plan.makespan}
+    objectives = {k: final.get(k, v) for k, v in run.objectives.items()}
+    proved = len(run.statuses) == len(stages) + len(done.statuses) and all(st == "OPTIMAL" for st in run.statuses)
     return plan.model_copy(
         update={
             "status": SolveStatus.OPTIMAL if proved else SolveStatus.FEASIBLE,
@@ -109,6 +122,17 @@ def solve(problem: Problem, params: SolveParams | None = None, on_solution: OnSo
             "wall_s": time.perf_counter() - t0,
         }
     )
+
+
+def _timed(on_solution: OnSolution | None, t0: float) -> OnSolution | None:
+    if on_solution is None:
+        return None
+    callback = on_solution
+
+    def report(plan: Solution) -> None:
+        callback(plan.model_copy(update={"wall_s": time.perf_counter() - t0}))
+
+    return report
 
 
 def _stages(problem: Problem, params: SolveParams) -> tuple[list[str], list[float]]:
@@ -220,14 +244,3 @@ def _hint_all(model: cp_model.CpModel, values: list[int]) -> None:
     hint = model.proto.solution_hint
     hint.vars.extend(range(len(values)))
     hint.values.extend(values)
-
-
-def _extract(built: BuiltModel, value: Callable[[cp_model.IntVar], int]) -> list[ScheduledOp]:
-    ops = list(built.frozen)
-    for key, start_var in built.starts.items():
-        start = value(start_var)
-        lits = built.presence[key]
-        machine = next(iter(lits)) if len(lits) == 1 else next(m for m, lit in lits.items() if value(lit))
-        end = start + built.durations[key][machine]
-        ops.append(ScheduledOp(job=key[0], seq=key[1], machine=machine, start=start, end=end))
-    return ops
