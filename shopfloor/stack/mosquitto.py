@@ -155,6 +155,17 @@ class MosquittoServer:
                 f"log {self.log_file}:\n{tail(self.log_file)}"
             )
 
+    def reload(self) -> None:
+        """Rewrite password file and ACL and make the running broker re-read them (SIGHUP).
+
+        The listener stays as it is: a changed port needs a stop and a start.
+        """
+        pid = self.pid
+        if pid is None:
+            raise StackError("mosquitto is not running")
+        self.write_config()
+        os.kill(pid, signal.SIGHUP)
+
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM (the broker writes its persistence file), SIGKILL after ``timeout`` seconds."""
         pid = self.pid

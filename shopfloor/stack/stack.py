@@ -17,7 +17,7 @@ from shopfloor.stack.kafka import KafkaServer
 from shopfloor.stack.mosquitto import MosquittoServer, mqtt_login_ok
 from shopfloor.stack.mqtt_accounts import load_nodes, mqtt_acl, mqtt_users
 from shopfloor.stack.postgres import PostgresServer
-from shopfloor.stack.process import StackError, tail
+from shopfloor.stack.process import StackError, tail, wait_until
 
 SERVER_NAMES: Final = ("kafka", "postgres", "mosquitto")
 
@@ -77,8 +77,14 @@ class StackMosquitto:
         return self.server.log_file
 
     def start(self, timeout: float) -> None:
-        self.server.start(timeout)
-        if not self.healthy():
+        if self.server.running:
+            # Already up: apply the current accounts and ACL (e.g. a node added to the node list).
+            self.server.reload()
+            ok = wait_until(self.healthy, timeout)
+        else:
+            self.server.start(timeout)
+            ok = self.healthy()
+        if not ok:
             raise StackError(f"mosquitto refuses the service account {self.username!r}")
 
     def stop(self) -> None:

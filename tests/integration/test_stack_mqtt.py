@@ -8,6 +8,7 @@ import queue
 import shutil
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -16,7 +17,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from shopfloor.settings import MqttSettings, StackSettings
 from shopfloor.stack.mosquitto import MosquittoServer, mqtt_login_ok
-from shopfloor.stack.process import StackError, free_port
+from shopfloor.stack.process import StackError, free_port, wait_until
 from shopfloor.stack.stack import StackMosquitto
 from shopfloor.topics import MqttKind, line_prefix, mqtt_topic
 from tests.fixtures.stack import make_state_dir, unique_name
@@ -29,27 +30,40 @@ NODE_B = ("edge-b", "b-secret", "heading", "l2")
 ENTERPRISE, SITE = "acme", "plant1"
 
 
-@pytest.fixture(scope="module")
-def broker() -> Iterator[StackMosquitto]:
-    """The stack's broker with a service account and two edge-node accounts from a nodes file."""
-    state_dir = make_state_dir("shopfloor-mqtttest-")
-    nodes_file = state_dir / "nodes.yaml"
-    nodes_file.write_text(
+def write_nodes(path: Path, nodes: list[tuple[str, str, str, str]]) -> None:
+    path.write_text(
         "nodes:\n"
         + "".join(
             f"  - {{username: {user}, password: {pw}, enterprise: {ENTERPRISE}, site: {SITE},"
             f" area: {area}, line: {line}}}\n"
-            for user, pw, area, line in (NODE_A, NODE_B)
+            for user, pw, area, line in nodes
         )
     )
-    settings = StackSettings(state_dir=state_dir, mqtt_port=free_port(), mqtt_nodes_file=nodes_file)
-    server = StackMosquitto(settings, MqttSettings(username=SERVICE[0], password=SERVICE[1]))
+
+
+@pytest.fixture(scope="module")
+def broker_settings() -> Iterator[StackSettings]:
+    state_dir = make_state_dir("shopfloor-mqtttest-")
+    write_nodes(state_dir / "nodes.yaml", [NODE_A, NODE_B])
+    try:
+        yield StackSettings(state_dir=state_dir, mqtt_port=free_port(), mqtt_nodes_file=state_dir / "nodes.yaml")
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def stack_broker(settings: StackSettings) -> StackMosquitto:
+    return StackMosquitto(settings, MqttSettings(username=SERVICE[0], password=SERVICE[1]))
+
+
+@pytest.fixture(scope="module")
+def broker(broker_settings: StackSettings) -> Iterator[StackMosquitto]:
+    """The stack's broker with a service account and two edge-node accounts from a nodes file."""
+    server = stack_broker(broker_settings)
     try:
         server.start(timeout=15)
         yield server
     finally:
         server.stop()
-        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 class Client:
@@ -171,3 +185,20 @@ def test_a_broker_that_cannot_bind_fails_with_its_log() -> None:
         finally:
             server.stop()
             shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def test_up_on_a_running_broker_applies_a_changed_node_list(
+    broker: StackMosquitto, broker_settings: StackSettings
+) -> None:
+    node_c = ("edge-c", "c-secret", "plating", "l1")
+    assert not mqtt_login_ok(broker.port, node_c[0], node_c[1])
+    pid = broker.pid
+    write_nodes(broker_settings.mqtt_nodes_file, [NODE_A, NODE_B, node_c])
+    try:
+        stack_broker(broker_settings).start(timeout=15)  # what a second `shopfloor stack up` does
+        assert broker.pid == pid  # reloaded, not restarted
+        assert wait_until(lambda: mqtt_login_ok(broker.port, node_c[0], node_c[1]), 15)
+    finally:
+        write_nodes(broker_settings.mqtt_nodes_file, [NODE_A, NODE_B])
+        stack_broker(broker_settings).start(timeout=15)
+    assert wait_until(lambda: not mqtt_login_ok(broker.port, node_c[0], node_c[1]), 15)
