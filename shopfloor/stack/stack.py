@@ -111,7 +111,10 @@ class Stack:
 
     def up(self) -> None:
         """Start every server not yet running (concurrently) and wait until each accepts clients."""
-        Path(self.settings.state_dir).mkdir(parents=True, exist_ok=True)
+        state_dir = Path(self.settings.state_dir)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        # postgres and mosquitto run as their own users and must reach their subdirectories.
+        state_dir.chmod(0o755)
         timeout = self.settings.start_timeout_s
         with ThreadPoolExecutor(max_workers=len(self.servers)) as pool:
             futures = {name: pool.submit(server.start, timeout) for name, server in self.servers.items()}
