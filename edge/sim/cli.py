@@ -86,20 +86,29 @@ def sim(
             troubles=_troubles(faults, dup, late, late_by, ooo, malformed, malformed_kinds, skew, skew_node, flood),
             breakdowns=[Breakdown.parse(spec) for spec in breakdown],
         )
+        known = {machine.id for machine in model.all_machines()}
+        named = [b.machine_id for b in config.breakdowns] + [f.machine_id for f in config.troubles.floods]
+        unknown = sorted(set(named) - known)
+        if unknown:
+            raise ValueError(f"the plant has no machine {', '.join(unknown)}")
     except (PlantError, ValidationError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     mqtt = MqttSettings()
     mqtt = mqtt.model_copy(update={"enterprise": enterprise or mqtt.enterprise, "site": site or mqtt.site})
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    with tempfile.TemporaryDirectory(prefix="shopfloor-sim-") as scratch:
-        runner = SimRunner(model, config, mqtt, queue_dir or Path(scratch), event_log=event_log, dry_run=dry_run)
-        typer.echo(
-            f"simulating {config.duration} of {model.site_id} from {config.start:%Y-%m-%d %H:%M} UTC "
-            f"at speed {speed:g} (about {config.duration.total_seconds() / speed:.0f} s)"
-        )
-        summary = runner.run(stop)
+    # Ctrl-C or a TERM ends the run cleanly: outboxes flushed, death published, summary printed.
+    previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with tempfile.TemporaryDirectory(prefix="shopfloor-sim-") as scratch:
+            runner = SimRunner(model, config, mqtt, queue_dir or Path(scratch), event_log=event_log, dry_run=dry_run)
+            typer.echo(
+                f"simulating {config.duration} of {model.site_id} from {config.start:%Y-%m-%d %H:%M} UTC "
+                f"at speed {speed:g} (about {config.duration.total_seconds() / speed:.0f} s)"
+            )
+            summary = runner.run(stop)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     for line in summary.lines():
         typer.echo(line)

@@ -27,6 +27,8 @@ from shopfloor.settings import MqttSettings
 
 # Sleeping for less than this costs more than it paces.
 _MIN_SLEEP_S = 0.005
+# When the model falls behind the clock (a big flood, a high speed) nothing waits: publish in batches anyway.
+_MAX_BATCH = 1000
 
 
 @dataclass
@@ -108,10 +110,10 @@ class SimRunner:
                     break
                 due = started + (emission.at - self.config.start).total_seconds() / self.config.speed
                 wait = due - time.monotonic()
-                if wait > _MIN_SLEEP_S and not self.dry_run:
+                if (wait > _MIN_SLEEP_S or len(pending) >= _MAX_BATCH) and not self.dry_run:
                     self._publish(pending, summary)
                     pending.clear()
-                    if stop.wait(wait):
+                    if wait > _MIN_SLEEP_S and stop.wait(wait):
                         break
                 pending.append(emission)
                 summary.add(emission)
