@@ -52,6 +52,8 @@ calendars:
   name: Day shift
   shifts:
   - {name: day, start: '06:00', end: '14:00', weekdays: [Mon, Tue, Wed, Thu, Fri, Sat, Sun]}
+  maintenance:
+  - {machine_id: M2, start: '2026-11-23T09:00:00', end: '2026-11-23T11:00:00', reason: die change}
 products:
 - id: PART-A
   name: Part A
@@ -239,3 +241,15 @@ def test_reported_quantities_add_up_to_the_counter_increments() -> None:
     assert reported > 0
     # Pieces made after the last report are on the counter but not reported yet.
     assert 0 <= produced - reported <= produced * 0.5
+
+
+def test_planned_maintenance_takes_the_machine_out_for_its_window() -> None:
+    emissions = run(small_plant(), duration=timedelta(hours=12), behaviour={"random_failures": False})
+    timeline = state_timeline(emissions, "M2")
+    begin, end = START + timedelta(hours=5), START + timedelta(hours=7)
+    assert (begin, MachineState.MAINTENANCE) in timeline
+    assert all(state is MachineState.MAINTENANCE for ts, state in timeline if begin <= ts < end)
+    assert state_at(timeline, end) in (MachineState.SETUP, MachineState.RUNNING)
+    assert MachineState.MAINTENANCE not in {state for _, state in state_timeline(emissions, "M1")}
+    pauses = [e.payload for e in events(emissions, "wo.paused") if e.payload.machine_id == "M2"]  # type: ignore[attr-defined]
+    assert any(p.reason == "other" and p.note == "planned maintenance" for p in pauses)
