@@ -21,6 +21,7 @@ import json
 import multiprocessing as mp
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -38,10 +39,12 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported
     ResourceType,
 )
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from rich.console import Console
 from rich.table import Table
 
-from edge.bridge.testing import BridgeProcess, end_offsets, read_topics
+from edge.bridge.testing import BridgeProcess, end_offsets, forget_session, read_topics
 from shopfloor.kafka.admin import delete_topics, ensure_topics, make_admin
 from shopfloor.kafka.producer import make_producer
 from shopfloor.settings import KafkaSettings, MqttSettings
@@ -108,29 +111,61 @@ def publisher(mqtt_json: str, source: str, count: int, rate: float, ready: Event
     mc.loop_stop()
 
 
-def bare_subscriber(mqtt_json: str, expected: int, measure: bool, ready: Event, out: Queue[Any]) -> None:
-    """Receive QoS 1 and discard (or only note latency); report the time of the last message."""
-    settings = MqttSettings.model_validate_json(mqtt_json)
-    mc = client(settings)
-    latencies: list[float] = []
-    count = 0
-    done = mp.Event()
+def bare_subscriber(
+    mqtt_json: str, client_id: str, expected: int, measure: bool, ready: Event, out: Queue[Any]
+) -> None:
+    """Receive QoS 1 and discard (or only note latency); report when the first and last message came.
 
-    def on_message(_c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        nonlocal count
+    paho at its fastest: ``loop_forever`` on this thread, so its automatic PUBACKs are written directly
+    (with ``loop_start`` every ack also wakes the network thread through a socket pair).
+    """
+    settings = MqttSettings.model_validate_json(mqtt_json)
+    mc = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5)
+    latencies: list[float] = []
+    count, first, last = 0, 0.0, 0.0
+
+    def on_message(c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        nonlocal count, first, last
+        now = time.time()
+        if count == 0:
+            first = now
         count += 1
         if measure:
-            latencies.append(time.time() - ts_of(bytes(msg.payload)))
+            latencies.append(now - ts_of(bytes(msg.payload)))
         if count >= expected:
-            done.set()
+            last = now
+            c.disconnect()
 
-    mc.on_connect = lambda c, *_a: c.subscribe(f"shopfloor/v1/{settings.enterprise}/{settings.site}/#", qos=1)
+    mc.on_connect = lambda c, *_a: c.subscribe(subscription(settings), qos=1)
     mc.on_subscribe = lambda *_a: ready.set()
     mc.on_message = on_message
-    mc.connect(settings.host, settings.port)
+    mc.connect(settings.host, settings.port, clean_start=False, properties=session_props())
+    give_up = threading.Timer(600, mc.disconnect)
+    give_up.start()
+    mc.loop_forever()
+    give_up.cancel()
+    out.put({"first": first, "last": last, "count": count, "latencies": latencies})
+
+
+def subscription(settings: MqttSettings) -> str:
+    return f"shopfloor/v1/{settings.enterprise}/{settings.site}/#"
+
+
+def session_props() -> Properties:
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = 3600
+    return props
+
+
+def prepare_session(settings: MqttSettings, client_id: str) -> None:
+    """Create a persistent session with the subscription, so what is published next is queued for it."""
+    mc = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5)
+    subscribed = threading.Event()
+    mc.on_connect = lambda c, *_a: c.subscribe(subscription(settings), qos=1)
+    mc.on_subscribe = lambda *_a: subscribed.set()
+    mc.connect(settings.host, settings.port, clean_start=False, properties=session_props())
     mc.loop_start()
-    done.wait(600)
-    out.put({"t_last": time.time(), "count": count, "latencies": latencies})
+    subscribed.wait(30)
     mc.disconnect()
     mc.loop_stop()
 
@@ -166,29 +201,55 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000)[int(q * 10) - 1] * 1000 if len(values) > 1 else float("nan")
 
 
-def bare_subscriber_run(settings: MqttSettings, total: int, procs: int, rate: float) -> dict[str, Any]:
+def bare_subscriber_run(settings: MqttSettings, total: int, procs: int, rate: float, drain: bool) -> dict[str, Any]:
+    """Live: the subscriber runs while publishers publish. Drain: it starts after all N are queued for it."""
+    client_id = f"bench-bare-{uuid.uuid4().hex[:8]}"
     ready, out = mp.Event(), mp.Queue()  # type: ignore[var-annotated]
-    sub = mp.Process(target=bare_subscriber, args=(settings.model_dump_json(), total, rate > 0, ready, out))
-    sub.start()
-    ready.wait(60)
-    workers, t0 = run_publishers(settings, "bare", total, procs, rate)
-    result = out.get(timeout=600)
-    join(workers)
+    args = (settings.model_dump_json(), client_id, total, rate > 0, ready, out)
+    sub = mp.Process(target=bare_subscriber, args=args)
+    if drain:
+        prepare_session(settings, client_id)
+        join(run_publishers(settings, "bare", total, procs, rate)[0])
+        sub.start()
+    else:
+        sub.start()
+        ready.wait(60)
+        workers, t0 = run_publishers(settings, "bare", total, procs, rate)
+    result = out.get(timeout=700)
+    if not drain:
+        join(workers)
     sub.join(60)
-    return {"rate": result["count"] / (result["t_last"] - t0), "count": result["count"], "lat": result["latencies"]}
+    forget_session(settings, client_id)
+    span = result["last"] - result["first"] if drain else result["last"] - t0
+    return {"rate": (result["count"] - drain) / span, "count": result["count"], "lat": result["latencies"]}
 
 
 def bridge_run(
-    mqtt_settings: MqttSettings, kafka: KafkaSettings, total: int, procs: int, rate: float, source: str
+    bridge: BridgeProcess,
+    mqtt_settings: MqttSettings,
+    kafka: KafkaSettings,
+    total: int,
+    procs: int,
+    rate: float,
+    source: str,
+    drain: bool = False,
 ) -> dict[str, Any]:
+    """Live: publish while the bridge runs; rate = N / (last in Kafka - start). Drain: publish N while the
+    bridge is stopped, restart it; rate from the first to the last Kafka append time."""
     telemetry = topic_name(KafkaTopic.TELEMETRY, kafka.topic_prefix)
     before = end_offsets(kafka, telemetry, kafka.partitions)
-    workers, t0 = run_publishers(mqtt_settings, source, total, procs, rate)
+    if drain:
+        bridge.terminate()
+        join(run_publishers(mqtt_settings, source, total, procs, rate)[0])
+        bridge.start()
+    else:
+        workers, t0 = run_publishers(mqtt_settings, source, total, procs, rate)
     deadline = time.monotonic() + 600
     while end_offsets(kafka, telemetry, kafka.partitions) - before < total and time.monotonic() < deadline:
         time.sleep(0.05)
     t_end = time.time()
-    join(workers)
+    if not drain:
+        join(workers)
     time.sleep(1.0)  # anything beyond N would be a duplicate: give it a moment to show
     records = [
         r
@@ -198,7 +259,12 @@ def bridge_run(
     ids = {r.headers["event_id"] for r in records}
     lat = [r.timestamp_ms / 1000 - ts_of(r.value) for r in records] if rate else []
     in_kafka = end_offsets(kafka, telemetry, kafka.partitions) - before
-    return {"rate": total / (t_end - t0), "count": in_kafka, "distinct": len(ids), "lat": lat}
+    if drain:
+        stamps = [r.timestamp_ms for r in records]
+        tput = (len(records) - 1) / ((max(stamps) - min(stamps)) / 1000)
+    else:
+        tput = total / (t_end - t0)
+    return {"rate": tput, "count": in_kafka, "distinct": len(ids), "lat": lat}
 
 
 def producer_run(kafka: KafkaSettings, total: int, rate: float) -> dict[str, Any]:
@@ -228,8 +294,8 @@ def producer_run(kafka: KafkaSettings, total: int, rate: float) -> dict[str, Any
                 break
             except BufferError:
                 producer.poll(0.01)
-        if seq % 500 == 0:
-            producer.poll(0)
+        if rate or seq % 500 == 0:
+            producer.poll(0)  # paced: serve each delivery report when it comes, or latency() grows
     producer.flush(60)
     elapsed = time.perf_counter() - start
     producer.close()
@@ -266,18 +332,21 @@ def main() -> None:
         log_append_time(kafka)
         k = args.publishers
         n = args.messages // k * k  # every publisher sends the same count
-        console.print(f"throughput: {n} messages from {k} publishers")
-        results["bare_subscriber"]["throughput"] = bare_subscriber_run(bare_mqtt, n, k, 0)
-        results["bare_producer"]["throughput"] = producer_run(kafka, n, 0)
+        console.print(f"throughput: {n} messages from {k} publisher processes, live and drained")
+        results["bare_subscriber"]["live"] = bare_subscriber_run(bare_mqtt, n, k, 0, drain=False)
+        results["bare_subscriber"]["drain"] = bare_subscriber_run(bare_mqtt, n, k, 0, drain=True)
+        # A producer has no backlog to drain: as fast as it goes, for both columns.
+        results["bare_producer"]["live"] = results["bare_producer"]["drain"] = producer_run(kafka, n, 0)
         log = Path(tempfile.gettempdir()) / f"bench-bridge-{run_id}.log"
         with BridgeProcess(bridge_mqtt, kafka, log, "--bridge-id", f"bench-{run_id}") as bridge:
             bridge.start()
-            results["bridge"]["throughput"] = bridge_run(bridge_mqtt, kafka, n, k, 0, "tput")
+            results["bridge"]["live"] = bridge_run(bridge, bridge_mqtt, kafka, n, k, 0, "live")
+            results["bridge"]["drain"] = bridge_run(bridge, bridge_mqtt, kafka, n, k, 0, "drain", drain=True)
             for rate in rates:
                 count = int(rate * args.seconds)
                 console.print(f"latency at {rate} msg/s, {count} messages")
-                results["bridge"][f"r{rate}"] = bridge_run(bridge_mqtt, kafka, count, 1, rate, f"lat{rate}")
-                results["bare_subscriber"][f"r{rate}"] = bare_subscriber_run(bare_mqtt, count, 1, rate)
+                results["bridge"][f"r{rate}"] = bridge_run(bridge, bridge_mqtt, kafka, count, 1, rate, f"lat{rate}")
+                results["bare_subscriber"][f"r{rate}"] = bare_subscriber_run(bare_mqtt, count, 1, rate, drain=False)
                 results["bare_producer"][f"r{rate}"] = producer_run(kafka, count, rate)
             bridge.terminate()
     finally:
@@ -286,37 +355,42 @@ def main() -> None:
 
 
 def report(console: Console, results: dict[str, dict[str, Any]], rates: list[int], n: int) -> None:
-    table = Table(title=f"MQTT QoS 1 -> Kafka, {n} messages")
+    table = Table(title=f"MQTT QoS 1 -> Kafka, {n} messages; latency: publish -> Kafka append / receipt / delivery")
     table.add_column("path")
-    table.add_column("msg/s", justify="right")
+    table.add_column("live msg/s", justify="right")
+    table.add_column("drain msg/s", justify="right")
     for rate in rates:
         table.add_column(f"p50 ms @{rate}/s", justify="right")
         table.add_column(f"p99 ms @{rate}/s", justify="right")
     summary: dict[str, Any] = {}
     for name, runs in results.items():
-        row = {"msg_per_s": round(runs["throughput"]["rate"])}
+        row: dict[str, Any] = {"live_msg_s": round(runs["live"]["rate"]), "drain_msg_s": round(runs["drain"]["rate"])}
         for rate in rates:
             lat = runs[f"r{rate}"]["lat"]
             row[f"p50_ms_{rate}"] = round(pct(lat, 50), 2)
             row[f"p99_ms_{rate}"] = round(pct(lat, 99), 2)
         summary[name] = row
         table.add_row(name, *(f"{v:,}" if isinstance(v, int) else f"{v:.2f}" for v in row.values()))
-    bridge, tput = summary["bridge"], results["bridge"]["throughput"]
-    summary["bridge_lossless"] = tput["count"] == n and tput["distinct"] == n
-    summary["ratio_bridge_to_bare_subscriber"] = round(bridge["msg_per_s"] / summary["bare_subscriber"]["msg_per_s"], 3)
-    summary["ratio_bridge_to_bare_producer"] = round(bridge["msg_per_s"] / summary["bare_producer"]["msg_per_s"], 3)
+    bridge, bare = summary["bridge"], summary["bare_subscriber"]
+    runs = results["bridge"]
+    lossless = all(runs[mode]["count"] == runs[mode]["distinct"] == n for mode in ("live", "drain"))
+    summary["bridge_lossless"] = lossless
+    for mode in ("live", "drain"):
+        summary[f"ratio_{mode}_bridge_to_bare_subscriber"] = round(bridge[f"{mode}_msg_s"] / bare[f"{mode}_msg_s"], 3)
+    summary["ratio_bridge_to_bare_producer"] = round(bridge["drain_msg_s"] / summary["bare_producer"]["drain_msg_s"], 3)
     top = max(rates)
     summary["goals"] = {
-        "bridge_ge_10000_msg_s": bridge["msg_per_s"] >= 10_000,
-        "ratio_ge_0.6_of_bare_subscriber": summary["ratio_bridge_to_bare_subscriber"] >= 0.6,
+        "bridge_ge_10000_msg_s_live": bridge["live_msg_s"] >= 10_000,
+        "bridge_ge_10000_msg_s_drain": bridge["drain_msg_s"] >= 10_000,
+        "ratio_ge_0.6_live": summary["ratio_live_bridge_to_bare_subscriber"] >= 0.6,
+        "ratio_ge_0.6_drain": summary["ratio_drain_bridge_to_bare_subscriber"] >= 0.6,
         f"p99_lt_100ms_at_{top}": bridge[f"p99_ms_{top}"] < 100,
     }
     console.print(table)
     console.print(
-        f"bridge in Kafka: {tput['count']} records, {tput['distinct']} distinct of {n} "
-        f"({'no loss' if summary['bridge_lossless'] else 'LOSS OR DUPLICATES'}); "
-        f"bridge / bare subscriber = {summary['ratio_bridge_to_bare_subscriber']}, "
-        f"bridge / bare producer = {summary['ratio_bridge_to_bare_producer']}"
+        f"bridge: {'no loss, no duplicate' if lossless else 'LOSS OR DUPLICATES'} in the live and drain runs; "
+        f"bridge / bare subscriber = {summary['ratio_live_bridge_to_bare_subscriber']} live, "
+        f"{summary['ratio_drain_bridge_to_bare_subscriber']} drained; goals: {summary['goals']}"
     )
     print(json.dumps(summary))
 
