@@ -103,6 +103,18 @@ def test_solver_beats_or_matches_every_rule_and_reports_every_stage() -> None:
     assert seen and all(check(book, s) == [] for s in seen)  # intermediate plans are usable plans
 
 
+def test_large_books_use_the_neighbourhood_search_and_stay_valid() -> None:
+    book = generate(160, seed=4, tightness=0.7)
+    start = best_rule_plan(book)
+    assert start is not None and start.total_weighted_tardiness > 0
+    seen: list[Solution] = []
+    solution = solve(book, SolveParams(time_limit_s=4, lns_min_ops=150), on_solution=seen.append)
+    assert check(book, solution) == []
+    assert solution.total_weighted_tardiness <= start.total_weighted_tardiness
+    assert len(seen) >= 2 and seen[0].solver in {r.value for r in Rule}  # the start plan comes first
+    assert all(check(book, s) == [] for s in seen)
+
+
 @pytest.fixture(scope="module")
 def breakdown_case() -> tuple[Problem, Solution]:
     book = generate(90, seed=2)
