@@ -127,7 +127,7 @@ async def _scenario(mqtt_settings: MqttSettings, tmp_path: Path) -> None:
             before, polls_before = len(payloads(sub, "counter")), poller.polls
             await eventually(lambda: len(payloads(sub, "counter")) >= before + 2)
             heartbeats = len(payloads(sub, "counter")) - before
-            assert poller.polls - polls_before > 3 * heartbeats
+            assert poller.polls - polls_before >= 2 * heartbeats  # publishing every poll would give 1:1
             assert payloads(sub, "counter")[-1] == {"machine_id": "H1", "good": 70_010, "scrap": 3}
             assert len(payloads(sub, "state")) == 3  # state goes out on change only
 
