@@ -1,6 +1,7 @@
 """Scan-gun agent: barcode scans (HTTP terminals or a keyboard-wedge gun) to ``wo.*`` events."""
 
 from edge.scan.directory import (
+    DirectoryUnavailableError,
     InMemoryWorkOrderDirectory,
     PostgresWorkOrderDirectory,
     WorkOrderDirectory,
@@ -11,6 +12,7 @@ from edge.scan.model import RejectCode, Scan, ScanAction, ScanRejected, ScanRequ
 from edge.scan.service import OperationState, ScanService
 
 __all__ = [
+    "DirectoryUnavailableError",
     "InMemoryWorkOrderDirectory",
     "OperationState",
     "PostgresWorkOrderDirectory",

@@ -6,7 +6,8 @@ import threading
 from enum import StrEnum
 from typing import Protocol
 
-from psycopg_pool import ConnectionPool
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from shopfloor.db.pool import Connection, make_pool
 from shopfloor.settings import PostgresSettings
@@ -23,6 +24,10 @@ class WorkOrderStatus(StrEnum):
 
 
 CLOSED = frozenset({WorkOrderStatus.DONE, WorkOrderStatus.CANCELLED})
+
+
+class DirectoryUnavailableError(RuntimeError):
+    """The directory cannot answer now (database down, table missing): not the same as "unknown"."""
 
 
 class WorkOrderDirectory(Protocol):
@@ -48,17 +53,27 @@ class InMemoryWorkOrderDirectory:
 
 
 class PostgresWorkOrderDirectory:
-    """Reads the ``work_order`` table (kept current by the order hub and the MES writer)."""
+    """Reads the ``work_order`` table (kept current by the order hub and the MES writer).
 
-    def __init__(self, settings: PostgresSettings, *, pool_max: int = 4) -> None:
+    The pool opens in the background, so the agent starts (and takes scans it can check from memory)
+    while the database is down; a lookup waits at most ``timeout_s`` for a connection.
+    """
+
+    def __init__(self, settings: PostgresSettings, *, pool_max: int = 4, timeout_s: float = 2.0) -> None:
         self._pool: ConnectionPool[Connection] = make_pool(
             settings.model_copy(update={"pool_min": 1, "pool_max": pool_max}), name="scan-directory"
         )
-        self._pool.open(wait=True, timeout=30)
+        self._timeout_s = timeout_s
+        self._pool.open(wait=False)
 
     def status(self, work_order_id: str) -> WorkOrderStatus | None:
-        with self._pool.connection() as conn:
-            row = conn.execute("SELECT status FROM work_order WHERE work_order_id = %s", (work_order_id,)).fetchone()
+        try:
+            with self._pool.connection(timeout=self._timeout_s) as conn:
+                row = conn.execute(
+                    "SELECT status FROM work_order WHERE work_order_id = %s", (work_order_id,)
+                ).fetchone()
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise DirectoryUnavailableError(f"work-order directory unavailable: {exc}") from exc
         return None if row is None else WorkOrderStatus(row[0])
 
     def close(self) -> None:

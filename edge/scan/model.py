@@ -80,6 +80,7 @@ class RejectCode(StrEnum):
     WORK_ORDER_CLOSED = "work_order_closed"
     INVALID_TRANSITION = "invalid_transition"
     QUEUE_FULL = "queue_full"
+    DIRECTORY_UNAVAILABLE = "directory_unavailable"
 
 
 HTTP_STATUS: dict[RejectCode, int] = {
@@ -88,6 +89,7 @@ HTTP_STATUS: dict[RejectCode, int] = {
     RejectCode.WORK_ORDER_CLOSED: 409,
     RejectCode.INVALID_TRANSITION: 409,
     RejectCode.QUEUE_FULL: 503,
+    RejectCode.DIRECTORY_UNAVAILABLE: 503,
 }
 
 

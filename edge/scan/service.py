@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Final
 
 from edge.agent import EdgeAgent, QueueFullError
-from edge.scan.directory import CLOSED, WorkOrderDirectory, WorkOrderStatus
+from edge.scan.directory import CLOSED, DirectoryUnavailableError, WorkOrderDirectory, WorkOrderStatus
 from edge.scan.grammar import scan_from_request
 from edge.scan.model import RejectCode, Scan, ScanAction, ScanRejected, ScanRequest, ScanResult
 from shopfloor.events import (
@@ -73,6 +73,9 @@ class ScanService:
         self._lock = threading.Lock()
         self._states: dict[tuple[str, int], OperationState] = {}
         self._recent: dict[tuple[object, ...], tuple[float, ScanResult]] = {}
+        # Last status the directory gave per work order: scans of orders already seen go on while
+        # the directory (the database) is down; orders never seen are refused until it is back.
+        self._known: dict[str, WorkOrderStatus] = {}
 
     def handle(self, request: ScanRequest) -> ScanResult:
         return self.handle_scan(scan_from_request(request))
@@ -112,7 +115,15 @@ class ScanService:
             return self._states.get((work_order_id, operation_seq))
 
     def _current_state(self, scan: Scan) -> OperationState:
-        status = self.directory.status(scan.work_order_id)
+        try:
+            status = self.directory.status(scan.work_order_id)
+        except DirectoryUnavailableError as exc:
+            status = self._known.get(scan.work_order_id)
+            if status is None:
+                raise ScanRejected(RejectCode.DIRECTORY_UNAVAILABLE, f"cannot check work orders now: {exc}") from None
+        else:
+            if status is not None:
+                self._known[scan.work_order_id] = status
         if status is None:
             raise ScanRejected(RejectCode.UNKNOWN_WORK_ORDER, f"work order {scan.work_order_id} is not known")
         if status in CLOSED:

@@ -17,7 +17,16 @@ import uvicorn
 
 from edge.agent import EdgeAgent
 from edge.agent.collector import MqttCollector
-from edge.scan import PostgresWorkOrderDirectory, ScanService, WorkOrderStatus
+from edge.scan import (
+    DirectoryUnavailableError,
+    PostgresWorkOrderDirectory,
+    RejectCode,
+    ScanAction,
+    ScanRejected,
+    ScanRequest,
+    ScanService,
+    WorkOrderStatus,
+)
 from edge.scan.http import create_app
 from shopfloor.db.pool import connect
 from shopfloor.events import NodeKind, WoPausedEvent, WoReportedEvent
@@ -151,3 +160,32 @@ def test_wedge_command_reads_a_gun_on_stdin(mqtt_settings: MqttSettings, tmp_pat
         events = [m.event() for m in sub.snapshot() if m.topic.endswith("/wo")]
     assert [getattr(e, "type") for e in events] == ["wo.started", "wo.reported", "wo.finished"]  # noqa: B009
     assert {e.source for e in events} == {"scan-wedge"}
+
+
+def test_known_orders_are_scanned_while_the_directory_is_down(pg_settings: PostgresSettings, tmp_path: Path) -> None:
+    _add_work_orders(pg_settings, {"WO-1": "released"})
+    # Not started: what it would send stays in its outbox, which is all this test needs to see.
+    agent = EdgeAgent("scan-dir", NodeKind.SCAN_AGENT, "heading", "L1", MqttSettings(), tmp_path / "q.db")
+    try:
+        with PostgresWorkOrderDirectory(pg_settings) as directory:
+            service = ScanService(agent, directory)
+            service.handle(ScanRequest(terminal_id="T1", work_order_id="WO-1", action=ScanAction.START))
+            with connect(pg_settings) as conn:  # the directory breaks: its table is gone
+                conn.execute("DROP TABLE work_order CASCADE")
+                conn.commit()
+            with pytest.raises(DirectoryUnavailableError):
+                directory.status("WO-1")
+            report = ScanRequest(terminal_id="T1", work_order_id="WO-1", action=ScanAction.REPORT, good=5)
+            assert service.handle(report).event_types == ["wo.reported"]  # known: checked from memory
+            with pytest.raises(ScanRejected) as caught:
+                service.handle(ScanRequest(terminal_id="T1", work_order_id="WO-2", action=ScanAction.START))
+            assert (caught.value.code, caught.value.http_status) == (RejectCode.DIRECTORY_UNAVAILABLE, 503)
+        assert agent.queued == 2
+    finally:
+        agent.close()
+
+
+def test_directory_on_a_dead_database_answers_unavailable_not_unknown(pg_settings: PostgresSettings) -> None:
+    dead = pg_settings.model_copy(update={"port": free_port()})
+    with PostgresWorkOrderDirectory(dead, timeout_s=0.5) as directory, pytest.raises(DirectoryUnavailableError):
+        directory.status("WO-1")
