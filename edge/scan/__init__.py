@@ -9,12 +9,14 @@ from edge.scan.directory import (
 )
 from edge.scan.grammar import ScanAssembler, parse_barcode, scan_from_request
 from edge.scan.model import RejectCode, Scan, ScanAction, ScanRejected, ScanRequest, ScanResult
-from edge.scan.service import OperationState, ScanService
+from edge.scan.service import ScanService
+from edge.scan.state import OperationState, OperationStates
 
 __all__ = [
     "DirectoryUnavailableError",
     "InMemoryWorkOrderDirectory",
     "OperationState",
+    "OperationStates",
     "PostgresWorkOrderDirectory",
     "RejectCode",
     "Scan",

@@ -19,6 +19,7 @@ from edge.scan.directory import (
     WorkOrderStatus,
 )
 from edge.scan.service import ScanService
+from edge.scan.state import OperationStates
 from edge.scan.wedge import run_wedge
 from shopfloor.events import NodeKind
 from shopfloor.settings import PROJECT_ROOT, MqttSettings, PostgresSettings
@@ -50,11 +51,13 @@ def _service(
     queue_path = queue or PROJECT_ROOT / ".state" / "edge" / f"{node_id}.db"
     # FULL: a scan is an operator's confirmed work; it must survive a power cut too, and scans are few.
     agent = EdgeAgent(node_id, NodeKind.SCAN_AGENT, area, line, MqttSettings(), queue_path, queue_sync="FULL")
+    states = OperationStates(queue_path.with_name(f"{queue_path.stem}-operations.db"))
     agent.start()
     try:
-        yield ScanService(agent, directory, debounce_s=debounce)
+        yield ScanService(agent, directory, debounce_s=debounce, states=states)
     finally:
         agent.close()
+        states.close()
         if pg is not None:
             pg.close()
 

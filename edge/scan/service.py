@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Final
 
 from edge.agent import EdgeAgent, QueueFullError
 from edge.scan.directory import CLOSED, DirectoryUnavailableError, WorkOrderDirectory, WorkOrderStatus
 from edge.scan.grammar import scan_from_request
 from edge.scan.model import RejectCode, Scan, ScanAction, ScanRejected, ScanRequest, ScanResult
+from edge.scan.state import OperationState, OperationStates
 from shopfloor.events import (
     EventBase,
     WoFinishedEvent,
@@ -25,14 +25,6 @@ from shopfloor.events import (
     WoStartedEvent,
     WoStartedPayload,
 )
-
-
-class OperationState(StrEnum):
-    NOT_STARTED = "not_started"
-    RUNNING = "running"
-    PAUSED = "paused"
-    FINISHED = "finished"
-
 
 # What the directory's work-order status says about an operation this agent has not seen yet.
 _FROM_DIRECTORY: Final = {
@@ -56,7 +48,8 @@ _NEXT: Final = {
 
 
 class ScanService:
-    """Thread-safe; one per scan agent. ``clock`` is monotonic seconds (injectable for tests)."""
+    """Thread-safe; one per scan agent. ``clock`` is monotonic seconds (injectable for tests);
+    ``states`` where operations stand (in memory unless given one with a file)."""
 
     def __init__(
         self,
@@ -65,13 +58,14 @@ class ScanService:
         *,
         debounce_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        states: OperationStates | None = None,
     ) -> None:
         self.agent = agent
         self.directory = directory
         self.debounce_s = debounce_s
         self._clock = clock
         self._lock = threading.Lock()
-        self._states: dict[tuple[str, int], OperationState] = {}
+        self.states = states if states is not None else OperationStates()
         self._recent: dict[tuple[object, ...], tuple[float, ScanResult]] = {}
         # Last status the directory gave per work order: scans of orders already seen go on while
         # the directory (the database) is down; orders never seen are refused until it is back.
@@ -88,7 +82,6 @@ class ScanService:
             earlier = self._recent.get(scan.dedup_key)
             if earlier is not None:
                 return earlier[1].model_copy(update={"duplicate": True})
-            key = (scan.work_order_id, scan.operation_seq)
             state = self._current_state(scan)
             if state not in _ALLOWED_FROM[scan.action]:
                 raise ScanRejected(RejectCode.INVALID_TRANSITION, _transition_reason(scan, state))
@@ -98,12 +91,13 @@ class ScanService:
                 self.agent.publish_many([(event, cell) for event in events])
             except QueueFullError as exc:
                 raise ScanRejected(RejectCode.QUEUE_FULL, f"scan not stored, try again: {exc}") from None
-            self._states[key] = _NEXT.get(scan.action, state)
+            new_state = _NEXT.get(scan.action, state)
+            self.states.set(scan.work_order_id, scan.operation_seq, new_state)
             result = ScanResult(
                 work_order_id=scan.work_order_id,
                 operation_seq=scan.operation_seq,
                 action=scan.action,
-                state=self._states[key].value,
+                state=new_state.value,
                 event_ids=[str(event.event_id) for event in events],
                 event_types=[str(getattr(event, "type")) for event in events],  # noqa: B009
             )
@@ -111,8 +105,7 @@ class ScanService:
             return result
 
     def state_of(self, work_order_id: str, operation_seq: int = 1) -> OperationState | None:
-        with self._lock:
-            return self._states.get((work_order_id, operation_seq))
+        return self.states.get(work_order_id, operation_seq)
 
     def _current_state(self, scan: Scan) -> OperationState:
         try:
@@ -128,7 +121,7 @@ class ScanService:
             raise ScanRejected(RejectCode.UNKNOWN_WORK_ORDER, f"work order {scan.work_order_id} is not known")
         if status in CLOSED:
             raise ScanRejected(RejectCode.WORK_ORDER_CLOSED, f"work order {scan.work_order_id} is {status.value}")
-        local = self._states.get((scan.work_order_id, scan.operation_seq))
+        local = self.states.get(scan.work_order_id, scan.operation_seq)
         return local if local is not None else _FROM_DIRECTORY[status]
 
 

@@ -14,6 +14,7 @@ from edge.agent import EdgeAgent
 from edge.scan import (
     InMemoryWorkOrderDirectory,
     OperationState,
+    OperationStates,
     RejectCode,
     ScanAction,
     ScanRejected,
@@ -246,3 +247,24 @@ def test_wedge_answers_every_submitted_scan(service: ScanService, agent: EdgeAge
     ]
     assert refused == 4
     assert [t for _, t in _queued(agent)] == ["wo.started", "wo.reported", "wo.finished"]
+
+
+def test_operation_states_survive_a_restart_of_the_agent(
+    agent: EdgeAgent, directory: InMemoryWorkOrderDirectory, tmp_path: Path
+) -> None:
+    path = tmp_path / "operations.db"
+    states = OperationStates(path)
+    service = ScanService(agent, directory, clock=ManualClock(), states=states)
+    _scan(service, "start", operation_seq=2)
+    _scan(service, "finish", operation_seq=2)
+    states.close()
+
+    reopened = OperationStates(path)
+    try:
+        restarted = ScanService(agent, directory, clock=ManualClock(), states=reopened)
+        assert restarted.state_of("WO-1", 2) is OperationState.FINISHED
+        with pytest.raises(ScanRejected, match="is finished"):
+            _scan(restarted, "report", operation_seq=2, good=1)
+        assert _scan(restarted, "start", operation_seq=3) == ["wo.started"]  # other operations unaffected
+    finally:
+        reopened.close()
