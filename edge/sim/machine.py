@@ -118,6 +118,8 @@ class MachineSim:
     token: int = 0
     last_product: str | None = None
     performance: float = 0.9
+    # The first operation taken continues a job already under way when the run starts.
+    warm: bool = True
     _fraction: float = field(default=0.0, repr=False)
 
     @property
@@ -222,7 +224,15 @@ class MachineSim:
         setup_min = 0.0
         if item.work_order.product_id != self.last_product:
             setup_min = (spec.setup_min or self.machine.reliability.setup_minutes) * self.rng.uniform(0.8, 1.3)
-        self.op = ActiveOp(item, setup_left_s=setup_min * 60.0, last_report=now)
+        if self.warm:
+            # The run starts mid-job: the machine is set up for its first operation and part of it is done
+            # (and was reported before the run), so the plant does not begin with every machine in SETUP.
+            self.warm = False
+            setup_min = 0.0
+            done = int(item.work_order.quantity * self.rng.uniform(0.0, 0.7))
+            self.op = ActiveOp(item, 0.0, now, good=done, reported_good=done)
+        else:
+            self.op = ActiveOp(item, setup_left_s=setup_min * 60.0, last_report=now)
         self._wo(now, WoStartedEvent, WoStartedPayload)
 
     def finish_if_done(self, now: datetime, floor: Floor) -> bool:

@@ -108,7 +108,11 @@ class SimRunner:
             for emission in stream:
                 if stop.is_set():
                     break
-                due = started + (emission.at - self.config.start).total_seconds() / self.config.speed
+                # Late messages due after the end of the span go out at its end: the run keeps its length.
+                due = (
+                    started
+                    + min(emission.at - self.config.start, self.config.duration).total_seconds() / self.config.speed
+                )
                 wait = due - time.monotonic()
                 if (wait > _MIN_SLEEP_S or len(pending) >= _MAX_BATCH) and not self.dry_run:
                     self._publish(pending, summary)
