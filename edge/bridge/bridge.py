@@ -34,6 +34,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from edge.bridge.acks import AckBatcher
 from edge.bridge.config import BridgeConfig
 from edge.bridge.metrics import BridgeMetrics
+from edge.bridge.readahead import ReadAheadClient
 from edge.bridge.routing import Forward, Headers, Reject, dead_letter, dead_letter_headers, decide
 from shopfloor.kafka.producer import make_producer
 from shopfloor.settings import KafkaSettings, MqttSettings
@@ -151,7 +152,7 @@ class Bridge:
 
     def _make_client(self) -> mqtt.Client:
         v5 = self.config.mqtt_protocol == "5"
-        client = mqtt.Client(
+        client = ReadAheadClient(
             CallbackAPIVersion.VERSION2,
             client_id=self.config.client_id,
             protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
