@@ -69,7 +69,9 @@ def build(
     """The model of `problem`. `fixed` (large-neighbourhood search): operations held where they are as
     constants, like frozen ones, but with precedence to and from them still enforced."""
     model = cp_model.CpModel()
-    built = BuiltModel(model=model, horizon=horizon, frozen=calendar.frozen_ops(problem), fixed=fixed or {})
+    frozen = calendar.frozen_ops(problem)
+    held = {k: op for k, op in (fixed or {}).items() if k not in {f.key for f in frozen}}
+    built = BuiltModel(model=model, horizon=horizon, frozen=frozen, fixed=held)
     intervals: dict[str, list[cp_model.IntervalVar]] = {m: [] for m in problem.machines}
     blocked = calendar.blocked(problem)
     if built.fixed:

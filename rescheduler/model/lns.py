@@ -52,8 +52,9 @@ def improve(
 ) -> Solution:
     """Improve `plan` (weighted tardiness, then moves if `stable`) until `deadline` (perf_counter)."""
     rng = random.Random(seed)
+    frozen = {(j.id, op.seq) for j, op in problem.operations() if op.frozen is not None}
     best = plan
-    width = problem.day_minutes
+    width = problem.day_minutes // 2
     position, round_ = 0, 0
     while deadline - time.perf_counter() > 0.2:
         round_ += 1
@@ -64,7 +65,7 @@ def improve(
         position += max(1, width // 2)
         if not free:
             continue
-        fixed = {op.key: op for op in best.ops if op.key not in free}
+        fixed = {op.key: op for op in best.ops if op.key not in free and op.key not in frozen}
         built = build(problem, horizon, with_stability=stable, move_cost=0, fixed=fixed)
         hint_plan(built, problem, best.ops)
         expr = built.objectives["tardiness"]
