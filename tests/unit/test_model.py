@@ -122,11 +122,14 @@ def breakdown_case() -> tuple[Problem, Solution]:
     return breakdown(book, plan, now=6 * 60, machine="HEAD1", minutes=5 * 60), plan
 
 
-def test_frozen_operations_never_move_across_a_replan(breakdown_case: tuple[Problem, Solution]) -> None:
+@pytest.mark.parametrize("lns_min_ops", [10_000, 50], ids=["full-model", "neighbourhood-search"])
+def test_frozen_operations_never_move_across_a_replan(
+    breakdown_case: tuple[Problem, Solution], lns_min_ops: int
+) -> None:
     problem, _ = breakdown_case
     frozen = {(j.id, op.seq): op.frozen for j, op in problem.operations() if op.frozen is not None}
     assert frozen  # work had started by the breakdown
-    replan = solve(problem, SolveParams(time_limit_s=3))
+    replan = solve(problem, SolveParams(time_limit_s=3, lns_min_ops=lns_min_ops))
     assert check(problem, replan) == []
     placed = replan.by_key()
     for key, at in frozen.items():
