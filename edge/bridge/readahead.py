@@ -3,8 +3,9 @@
 paho reads each packet's fixed header a byte at a time (type, then the length bytes) and then the body,
 each with its own ``recv`` system call, and runs one ``select`` per packet. At 10,000+ messages a second
 those calls are a large share of the bridge's CPU. The proxy below serves paho's small reads from one big
-read; paho already asks a socket for ``pending()`` bytes (it does so for TLS) and then skips waiting in
-``select``, so nothing buffered is ever left waiting for the network.
+read, and the client handles all packets read ahead before it selects again. paho already asks a socket
+for ``pending()`` bytes (it does so for TLS) and then does not wait in ``select``, so nothing buffered is
+ever left waiting for the network.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import socket
 from typing import Any, Final
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTErrorCode
 
 READ_AHEAD: Final = 64 * 1024
 
@@ -46,8 +48,19 @@ class ReadAheadSocket:
 
 
 class ReadAheadClient(mqtt.Client):
-    """paho's client on a :class:`ReadAheadSocket` (plain TCP only; TLS sockets are left as they are)."""
+    """paho's client on a :class:`ReadAheadSocket` (plain TCP only; TLS sockets are left as they are).
+
+    ``loop_read`` also handles every packet already read ahead, instead of one packet per ``select``.
+    """
 
     def _create_socket(self) -> Any:
         sock = super()._create_socket()
         return ReadAheadSocket(sock) if type(sock) is socket.socket else sock
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        rc = super().loop_read(max_packets)
+        while rc is MQTTErrorCode.MQTT_ERR_SUCCESS and isinstance(self._sock, ReadAheadSocket):
+            if not self._sock.pending():
+                break
+            rc = super().loop_read(max_packets)
+        return rc
