@@ -173,6 +173,12 @@ class EdgeAgent:
         batch = []
         for event, cell in items:
             kind = mqtt_kind_of(event)
+            # The bridge dead-letters a machine event on another machine's topic (shopfloor.topics.route);
+            # refuse it here, where the mistake is made. Misplaced messages on purpose: publish_raw.
+            if event.key_field in ("machine_id", "node_id") and event.key != cell:
+                raise ValueError(
+                    f"{event.key_field} {event.key!r} must be published with cell {event.key!r}, not {cell!r}"
+                )
             batch.append(
                 OutboxItem(self.topic(_check_level("cell", cell), kind), event.to_json(), MessageClass.for_kind(kind))
             )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.agent import as_historical, mqtt_kind_of
+from edge.agent import EdgeAgent, as_historical, mqtt_kind_of
 from edge.buffer import MessageClass, OutboxQueue, QueueFullError
 from edge.buffer.queue import SEQ_BLOCK, OutboxItem
 from shopfloor.events import (
@@ -15,6 +15,7 @@ from shopfloor.events import (
     MachineCounterPayload,
     MachineProcessEvent,
     MachineProcessPayload,
+    NodeKind,
     ProcessValue,
     Unit,
     WoReportedEvent,
@@ -22,6 +23,7 @@ from shopfloor.events import (
     parse_event,
     utcnow,
 )
+from shopfloor.settings import MqttSettings
 from shopfloor.topics import MqttKind
 
 pytestmark = pytest.mark.unit
@@ -168,3 +170,19 @@ def test_a_second_agent_cannot_open_the_same_outbox(tmp_path: Path) -> None:
     again = _queue(tmp_path)  # free once the owner is gone
     assert again.rows == 1
     again.close()
+
+
+def test_agent_refuses_a_machine_event_on_another_machines_topic(tmp_path: Path) -> None:
+    agent = EdgeAgent("n1", NodeKind.SIMULATOR, "a", "l", MqttSettings(), tmp_path / "q.db")  # never started
+    try:
+        counter = agent.new_event(MachineCounterEvent, MachineCounterPayload(machine_id="M1", good=1, scrap=0))
+        with pytest.raises(ValueError, match="cell 'M1', not 'M2'"):
+            agent.publish(counter, "M2")
+        agent.publish(counter, "M1")
+        agent.publish_raw("M2", MqttKind.COUNTER, counter.to_json())  # fault injection may misplace
+        assert [row.topic.split("/")[-2:] for row in agent.queue.read_after(0, 10)] == [
+            ["M1", "counter"],
+            ["M2", "counter"],
+        ]
+    finally:
+        agent.close()
