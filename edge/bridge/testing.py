@@ -187,7 +187,8 @@ class PacedPublisher:
         for start in range(0, len(self.messages), self.batch):
             for topic, payload in self.messages[start : start + self.batch]:
                 info = self.client.publish(topic, payload, qos=1)
-                if info.rc is not MQTTErrorCode.MQTT_ERR_SUCCESS:
+                # NO_CONN: the broker is away; paho keeps the message and sends it after reconnecting.
+                if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
                     raise RuntimeError(f"publish refused: {info.rc}")
                 self.infos.append(info)
             with self.progress:
@@ -289,3 +290,15 @@ def _headers(message: Message) -> dict[str, bytes]:
     raw = message.headers() or []
     items = raw.items() if isinstance(raw, dict) else raw
     return {name: value.encode() if isinstance(value, str) else (value or b"") for name, value in items}
+
+
+def first_occurrences(records: Iterable[Record]) -> dict[str, list[str]]:
+    """Per Kafka key, the event ids in log order with repeats removed (the first occurrence wins)."""
+    seen: set[str] = set()
+    by_key: dict[str, list[str]] = {}
+    for record in sorted(records, key=lambda r: (r.topic, r.partition, r.offset)):
+        event_id = record.headers["event_id"].decode()
+        if event_id not in seen:
+            seen.add(event_id)
+            by_key.setdefault((record.key or b"").decode(), []).append(event_id)
+    return by_key

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from edge.bridge.routing import HEADER_EVENT_ID
-from edge.bridge.testing import BridgeProcess, PacedPublisher, Record, event_plan, read_topics
+from edge.bridge.testing import BridgeProcess, PacedPublisher, Record, event_plan, first_occurrences, read_topics
 from shopfloor.settings import KafkaSettings, MqttSettings
 from shopfloor.topics import KafkaTopic, topic_name
 
@@ -20,18 +20,6 @@ MACHINES = [f"M{i:02d}" for i in range(24)]
 WORK_ORDERS = [f"WO-{i}" for i in range(8)]
 KILL_AT = (5_000, 12_000)  # published counts at which the bridge is SIGKILLed
 BATCH, PAUSE_S = 100, 0.02  # about 5,000 msg/s: the bridge always has messages in flight when killed
-
-
-def _first_occurrences(records: list[Record]) -> dict[str, list[str]]:
-    """Per Kafka key, the event ids in log order with duplicates removed (first occurrence wins)."""
-    seen: set[str] = set()
-    by_key: dict[str, list[str]] = defaultdict(list)
-    for record in sorted(records, key=lambda r: (r.topic, r.partition, r.offset)):
-        event_id = record.headers[HEADER_EVENT_ID].decode()
-        if event_id not in seen:
-            seen.add(event_id)
-            by_key[(record.key or b"").decode()].append(event_id)
-    return by_key
 
 
 def test_sigkill_twice_loses_nothing_and_keeps_per_key_order(
@@ -67,5 +55,5 @@ def test_sigkill_twice_loses_nothing_and_keeps_per_key_order(
 
     assert bridge.starts == 3
     assert {r.headers[HEADER_EVENT_ID].decode() for r in records} == all_ids
-    assert _first_occurrences(records) == expected
+    assert first_occurrences(records) == expected
     assert deadletters == []

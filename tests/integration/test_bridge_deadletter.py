@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from shopfloor.events import (
     WoStartedPayload,
 )
 from shopfloor.settings import KafkaSettings, MqttSettings
+from shopfloor.stack.mosquitto import MosquittoServer
 from shopfloor.topics import KafkaTopic, MqttKind, mqtt_topic, topic_name
 
 pytestmark = pytest.mark.integration
@@ -72,8 +74,10 @@ def _valid_events(count: int) -> Iterator[tuple[MqttKind, str, EventBase]]:
                 )
 
 
-def _publisher(settings: MqttSettings) -> mqtt.Client:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+def _publisher(settings: MqttSettings, reconnect: bool = True) -> mqtt.Client:
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5, reconnect_on_failure=reconnect
+    )
     client.connect(settings.host, settings.port)
     client.loop_start()
     return client
@@ -84,9 +88,20 @@ def _close(client: mqtt.Client) -> None:
     client.loop_stop()
 
 
+@pytest.fixture(params=["shared", "private"])
+def broker(request: pytest.FixtureRequest, mqtt_settings: MqttSettings) -> MqttSettings:
+    """The shared broker (no max_packet_size: 10 MB is accepted, then kept from the bridge by its own
+    Maximum Packet Size) and a private one with the project's config (max_packet_size 1 MB: refused)."""
+    if request.param == "shared":
+        return mqtt_settings
+    server: MosquittoServer = request.getfixturevalue("private_mosquitto")
+    return mqtt_settings.model_copy(update={"host": server.host, "port": server.port})
+
+
 def test_every_malformed_kind_is_dead_lettered_and_valid_events_all_arrive(
-    kafka_settings: KafkaSettings, mqtt_settings: MqttSettings
+    kafka_settings: KafkaSettings, broker: MqttSettings
 ) -> None:
+    mqtt_settings = broker
     rng = random.Random(20260302)
     kinds = list(MalformedKind)
     valid = list(_valid_events(len(kinds) * 3 + 6))
@@ -114,8 +129,13 @@ def test_every_malformed_kind_is_dead_lettered_and_valid_events_all_arrive(
 
         # 10 MB: over the bridge's MQTT maximum packet size, so the broker never sends it to the bridge
         # (a broker with a smaller max_packet_size refuses it at publish). Either way the bridge stays up.
-        big_publisher = _publisher(mqtt_settings)
-        big_publisher.publish(topic("H1", MqttKind.STATE), b"{" + b" " * TEN_MB + b"}", qos=1).wait_for_publish(30)
+        # A broker with max_packet_size below 10 MB disconnects this publisher: it must not retry forever.
+        big_publisher = _publisher(mqtt_settings, reconnect=False)
+        settled = threading.Event()
+        big_publisher.on_publish = lambda *_a: settled.set()
+        big_publisher.on_disconnect = lambda *_a: settled.set()
+        big_publisher.publish(topic("H1", MqttKind.STATE), b"{" + b" " * TEN_MB + b"}", qos=1)
+        assert settled.wait(60)
         _close(big_publisher)
 
         for mqtt_kind, cell, event in valid_iter:
