@@ -36,7 +36,7 @@ INSTANCES: dict[str, tuple[str, float]] = {
     "ft10": ("jssp", 60),
     **{f"la0{i}": ("jssp", 30) for i in range(1, 6)},
 }
-console = Console()
+console = Console(width=150)  # wide tables stay readable when piped to a file
 
 
 def _stopwatch(first: list[float], t0: float) -> OnSolution:

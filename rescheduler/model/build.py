@@ -3,8 +3,11 @@
 Encoding, chosen to stay fast at 400 operations:
 - one start/end pair per operation; per eligible machine an optional interval sharing that start/end with
   a presence literal, exactly one presence per operation (a single eligible machine: a plain interval);
-- unavailability and frozen work are merged into fixed intervals on each machine's NoOverlap, so new
-  work never overlaps (nor spans) them; frozen operations are constants, not variables;
+- unavailability and frozen work (merged per machine) are cut out of the start domains: per eligible
+  machine, the starts whose [start, start + duration) would overlap or span blocked time are excluded
+  (an enforced domain when the machines differ), so new work never touches them and the search never
+  tries; frozen operations are constants, not variables (in one comparison on the 400-operation book,
+  fixed intervals in the NoOverlap instead found no improvement in 10 s);
 - rush reserve: a non-reserve-eligible operation placed on a reserved workcenter must lie within one day
   (a boolean per candidate day), and per day the sum of those durations stays under the day's limit
   (see `rescheduler.model.calendar`). That is a sound restriction of the exact per-day overlap rule the
@@ -22,8 +25,6 @@ from rescheduler.model import calendar
 from rescheduler.model.problem import Job, Operation, OpKey, Problem, ScheduledOp
 
 LinearExpr = cp_model.LinearExprT
-BLOCKED_IN_NO_OVERLAP = False
-PER_MACHINE_WINDOWS = True
 
 
 @dataclass
@@ -79,10 +80,6 @@ def build(
         for op in built.fixed.values():
             extra.setdefault(op.machine, []).append((op.start, op.end))
         blocked = {m: calendar.merge([*blocked.get(m, []), *extra.get(m, [])]) for m in problem.machines}
-    if BLOCKED_IN_NO_OVERLAP:
-        for m, ivs in blocked.items():
-            for k, (lo, hi) in enumerate(ivs):
-                intervals[m].append(model.new_fixed_size_interval_var(lo, hi - lo, f"blocked_{m}_{k}"))
     for job in problem.jobs:
         _add_job(built, job, intervals, blocked)
     for machine_intervals in intervals.values():
@@ -172,7 +169,7 @@ def _add_operation(
             )
             if not windows[machine]:
                 model.add(lit == 0)
-            elif PER_MACHINE_WINDOWS and windows[machine] != union:
+            elif windows[machine] != union:
                 domain = cp_model.Domain.from_intervals(windows[machine])
                 model.add_linear_expression_in_domain(start, domain).only_enforce_if(lit)
             lits[machine] = lit
