@@ -20,8 +20,10 @@ from pydantic import ValidationError
 from edge.sim.config import Behaviour, Breakdown, Flood, SimConfig, Troubles, default_start, parse_duration
 from edge.sim.faults import MalformedKind
 from edge.sim.runner import SimRunner
+from edge.sim.seed import seed_orders as seed_orders_into_db
+from edge.sim.seed import sim_order_book
 from shopfloor.plant import PlantError, load_plant
-from shopfloor.settings import MqttSettings
+from shopfloor.settings import MqttSettings, PostgresSettings
 
 app = typer.Typer(help="Simulate a plant and publish its events over MQTT.")
 
@@ -71,6 +73,9 @@ def sim(
     event_log: Annotated[Path | None, typer.Option(help="Write every message sent to this JSONL file.")] = None,
     queue_dir: Annotated[Path | None, typer.Option(help="Keep the agents' outboxes here (default: temporary).")] = None,
     dry_run: Annotated[bool, typer.Option(help="No MQTT, no pacing: just the event log and summary.")] = False,
+    seed_orders: Annotated[
+        bool, typer.Option(help="First write the order backlog to PostgreSQL (SHOPFLOOR_PG_*), as the order hub would.")
+    ] = False,
     enterprise: Annotated[str | None, typer.Option(help="MQTT enterprise level (default from settings).")] = None,
     site: Annotated[str | None, typer.Option(help="MQTT site level (default from settings).")] = None,
 ) -> None:
@@ -94,6 +99,9 @@ def sim(
     except (PlantError, ValidationError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    if seed_orders:
+        book = sim_order_book(model, config.start, config.duration.total_seconds() / 86400.0, config.seed)
+        typer.echo(f"seeded {seed_orders_into_db(book, config.start, PostgresSettings())} approved orders")
     mqtt = MqttSettings()
     mqtt = mqtt.model_copy(update={"enterprise": enterprise or mqtt.enterprise, "site": site or mqtt.site})
     stop = threading.Event()
