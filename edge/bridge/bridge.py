@@ -1,8 +1,8 @@
 """The bridge: MQTT QoS 1 in, Kafka out, and the MQTT acknowledgement only once Kafka has the message.
 
 Threads, and who does what:
-- paho's network thread runs :meth:`Bridge._on_message`: parse, route, ``produce()`` (non-blocking), then
-  serves whatever Kafka delivery reports are ready (``poll(0)``).
+- paho's network thread runs :meth:`Bridge._on_message`: parse, route, ``produce()`` (non-blocking), and
+  every millisecond serves whatever Kafka delivery reports are ready (``poll(0)``).
 - our poll thread serves delivery reports only while the network thread is idle (see ``_serve``).
 - delivery callbacks collect the MQTT acks; after each poll :class:`~edge.bridge.acks.AckBatcher` queues
   them on paho's outgoing queue as one write. Queuing never waits on the network thread, so nothing
@@ -48,6 +48,8 @@ KAFKA_REASON = "kafka"
 QUIET_S = 0.25
 # The poll thread takes over serving Kafka delivery reports after the MQTT thread was idle this long.
 SERVE_IDLE_S = 0.005
+# While busy, the MQTT thread serves delivery reports at most this often (each time all that are ready).
+SERVE_EVERY_S = 0.001
 
 
 def producer_overrides(kafka: KafkaSettings, config: BridgeConfig) -> dict[str, Any]:
@@ -86,6 +88,7 @@ class Bridge:
         # Whoever holds it serves Kafka delivery reports (reentrant: a callback may produce a dead letter).
         self._serving = threading.RLock()
         self._last_taken = 0.0  # monotonic time the MQTT thread last handled a message
+        self._last_served = 0.0  # ... and last served delivery reports
         self._poller = threading.Thread(target=self._poll_loop, name=f"bridge-{config.bridge_id}-poll", daemon=True)
         self._client = self._make_client()
         self._acks = AckBatcher(self._client)
@@ -233,8 +236,10 @@ class Bridge:
             self._produce(kafka_topic, payload, decision.key, decision.headers, delivered)
         else:
             self._dead_letter(self._acks.generation, msg.mid, msg.qos, received, topic, payload, decision)
-        self._last_taken = time.monotonic()
-        self._serve_if_free()
+        now = self._last_taken = time.monotonic()
+        if now - self._last_served >= SERVE_EVERY_S:
+            self._last_served = now
+            self._serve_if_free()
 
     def _dead_letter(
         self, generation: int, mid: int, qos: int, received: float, topic: str, payload: bytes, reject: Reject
