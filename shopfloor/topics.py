@@ -103,9 +103,7 @@ def parse_mqtt_topic(topic: str) -> MqttAddress:
     parts = topic.split("/")
     root = MQTT_ROOT.split("/")
     if len(parts) != len(root) + 6 or parts[: len(root)] != root:
-        raise TopicError(
-            f"topic {topic!r} is not {MQTT_ROOT}/<enterprise>/<site>/<area>/<line>/<cell>/<kind>"
-        )
+        raise TopicError(f"topic {topic!r} is not {MQTT_ROOT}/<enterprise>/<site>/<area>/<line>/<cell>/<kind>")
     levels = parts[len(root) :]
     if any(not level for level in levels):
         raise TopicError(f"topic {topic!r} has an empty level")

@@ -59,8 +59,20 @@ def pod_containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return list(pod.get("containers", [])) + list(pod.get("initContainers", []))
 
 
+IMAGE_WORKDIR = "/app/"  # the Dockerfile's WORKDIR, where it copies infra/plants
+
+
+def _in_repo(arg: str) -> str:
+    """A path inside the image, mapped to the same file in this checkout (the image copies it there)."""
+    return str(PROJECT_ROOT / arg.removeprefix(IMAGE_WORKDIR)) if arg.startswith(IMAGE_WORKDIR) else arg
+
+
 def shopfloor_commands() -> list[tuple[str, list[str]]]:
     """(where, argv after 'shopfloor') for every shopfloor command the deployment files run."""
+    return [(where, [_in_repo(arg) for arg in argv]) for where, argv in _deployment_commands()]
+
+
+def _deployment_commands() -> list[tuple[str, list[str]]]:
     found: list[tuple[str, list[str]]] = []
     for name, service in compose()["services"].items():
         command = service.get("command")
