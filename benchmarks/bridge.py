@@ -1,17 +1,17 @@
 """Bridge benchmark: `shopfloor bridge run` beside a bare paho subscriber and a bare confluent-kafka producer.
 
-    .venv/bin/python benchmarks/bridge.py [--messages 100000] [--publishers 4] [--seconds 8]
+    .venv/bin/python benchmarks/bridge.py [--messages 100000] [--publishers 4] [--mqtt-protocol 5|3.1.1]
 
 Uses the stack the settings point at (SHOPFLOOR_MQTT_* / SHOPFLOOR_KAFKA_*, the dev stack by default),
 under a unique enterprise and topic prefix, deleted afterwards. Run it on a quiet machine.
 
-- throughput: N QoS 1 messages from several publisher processes as fast as they go; the rate is N over the
-  time from the start signal to the last message processed (delivered to Kafka for the bridge, received for
-  the bare subscriber, delivery-confirmed for the bare producer). For the bridge, exactly N records with N
-  distinct event ids must be in Kafka (no loss, no duplicate).
-- latency at paced rates: MQTT publish (the event's ts, set when published) to Kafka append
-  (LogAppendTime on the benchmark's telemetry topic); publish to receipt for the bare subscriber;
-  produce() to delivery report for the bare producer.
+- throughput, live: N QoS 1 messages from several publisher processes while the consumer runs; rate = N over
+  start signal -> last message processed (in Kafka for the bridge, received for the bare subscriber).
+- throughput, drained: the N messages are queued in the consumer's persistent session first; rate from its
+  first to its last message (Kafka append times for the bridge). The bare producer: N as fast as it goes.
+- the bridge must leave exactly N records with N distinct event ids in Kafka (no loss, no duplicate).
+- latency at paced rates: MQTT publish (the event's ts) -> Kafka append (LogAppendTime on the benchmark's
+  telemetry topic); publish -> receipt for the bare subscriber; produce() -> delivery for the bare producer.
 """
 
 from __future__ import annotations
@@ -66,24 +66,12 @@ def ts_of(payload: bytes) -> float:
     return datetime.fromisoformat(json.loads(payload)["ts"]).timestamp()
 
 
-def topics_for(settings: MqttSettings) -> list[str]:
-    return [mqtt_topic(settings.enterprise, settings.site, "bench", "line1", m, MqttKind.STATE) for m in MACHINES]
-
-
-def client(settings: MqttSettings) -> mqtt.Client:
-    mc = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
-    mc.max_inflight_messages_set(100)
-    return mc
-
-
-# -- child processes -------------------------------------------------------------------------------
-
-
 def publisher(mqtt_json: str, source: str, count: int, rate: float, ready: Event, go: Event) -> None:
     """Publish ``count`` events at ``rate`` msg/s (0: as fast as possible, payloads built beforehand)."""
     settings = MqttSettings.model_validate_json(mqtt_json)
-    topics = topics_for(settings)
-    mc = client(settings)
+    topics = [mqtt_topic(settings.enterprise, settings.site, "bench", "l1", m, MqttKind.STATE) for m in MACHINES]
+    mc = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    mc.max_inflight_messages_set(100)  # DESIGN.md: 20-100 in flight keeps paho at full speed
     acked = 0
 
     def on_publish(*_args: Any) -> None:
@@ -112,7 +100,7 @@ def publisher(mqtt_json: str, source: str, count: int, rate: float, ready: Event
 
 
 def bare_subscriber(
-    mqtt_json: str, client_id: str, expected: int, measure: bool, ready: Event, out: Queue[Any]
+    mqtt_json: str, client_id: str, protocol: str, expected: int, measure: bool, ready: Event, out: Queue[Any]
 ) -> None:
     """Receive QoS 1 and discard (or only note latency); report when the first and last message came.
 
@@ -120,7 +108,7 @@ def bare_subscriber(
     (with ``loop_start`` every ack also wakes the network thread through a socket pair).
     """
     settings = MqttSettings.model_validate_json(mqtt_json)
-    mc = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5)
+    mc, connect_args = subscriber(client_id, protocol)
     latencies: list[float] = []
     count, first, last = 0, 0.0, 0.0
 
@@ -139,7 +127,7 @@ def bare_subscriber(
     mc.on_connect = lambda c, *_a: c.subscribe(subscription(settings), qos=1)
     mc.on_subscribe = lambda *_a: ready.set()
     mc.on_message = on_message
-    mc.connect(settings.host, settings.port, clean_start=False, properties=session_props())
+    mc.connect(settings.host, settings.port, **connect_args)
     give_up = threading.Timer(600, mc.disconnect)
     give_up.start()
     mc.loop_forever()
@@ -151,26 +139,28 @@ def subscription(settings: MqttSettings) -> str:
     return f"shopfloor/v1/{settings.enterprise}/{settings.site}/#"
 
 
-def session_props() -> Properties:
-    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    props.SessionExpiryInterval = 3600
-    return props
+def subscriber(client_id: str, protocol: str) -> tuple[mqtt.Client, dict[str, Any]]:
+    """A persistent-session subscriber client and its ``connect()`` keyword arguments."""
+    if protocol == "5":
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = 3600
+        mc = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5)
+        return mc, {"clean_start": False, "properties": props}
+    v311 = MQTTProtocolVersion.MQTTv311
+    return mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=v311, clean_session=False), {}
 
 
-def prepare_session(settings: MqttSettings, client_id: str) -> None:
+def prepare_session(settings: MqttSettings, client_id: str, protocol: str) -> None:
     """Create a persistent session with the subscription, so what is published next is queued for it."""
-    mc = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5)
+    mc, connect_args = subscriber(client_id, protocol)
     subscribed = threading.Event()
     mc.on_connect = lambda c, *_a: c.subscribe(subscription(settings), qos=1)
     mc.on_subscribe = lambda *_a: subscribed.set()
-    mc.connect(settings.host, settings.port, clean_start=False, properties=session_props())
+    mc.connect(settings.host, settings.port, **connect_args)
     mc.loop_start()
     subscribed.wait(30)
     mc.disconnect()
     mc.loop_stop()
-
-
-# -- orchestration ---------------------------------------------------------------------------------
 
 
 def run_publishers(settings: MqttSettings, source: str, total: int, procs: int, rate: float) -> tuple[list[Any], float]:
@@ -193,22 +183,23 @@ def run_publishers(settings: MqttSettings, source: str, total: int, procs: int, 
 
 
 def join(workers: list[Any]) -> None:
-    for worker in workers:
-        worker.join(600)
+    _ = [worker.join(600) for worker in workers]
 
 
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000)[int(q * 10) - 1] * 1000 if len(values) > 1 else float("nan")
 
 
-def bare_subscriber_run(settings: MqttSettings, total: int, procs: int, rate: float, drain: bool) -> dict[str, Any]:
+def bare_subscriber_run(
+    settings: MqttSettings, total: int, procs: int, rate: float, drain: bool, protocol: str
+) -> dict[str, Any]:
     """Live: the subscriber runs while publishers publish. Drain: it starts after all N are queued for it."""
     client_id = f"bench-bare-{uuid.uuid4().hex[:8]}"
     ready, out = mp.Event(), mp.Queue()  # type: ignore[var-annotated]
-    args = (settings.model_dump_json(), client_id, total, rate > 0, ready, out)
+    args = (settings.model_dump_json(), client_id, protocol, total, rate > 0, ready, out)
     sub = mp.Process(target=bare_subscriber, args=args)
     if drain:
-        prepare_session(settings, client_id)
+        prepare_session(settings, client_id, protocol)
         join(run_publishers(settings, "bare", total, procs, rate)[0])
         sub.start()
     else:
@@ -225,15 +216,9 @@ def bare_subscriber_run(settings: MqttSettings, total: int, procs: int, rate: fl
 
 
 def bridge_run(
-    bridge: BridgeProcess,
-    mqtt_settings: MqttSettings,
-    kafka: KafkaSettings,
-    total: int,
-    procs: int,
-    rate: float,
-    source: str,
-    drain: bool = False,
-) -> dict[str, Any]:
+    bridge: BridgeProcess, mqtt_settings: MqttSettings, kafka: KafkaSettings, total: int, procs: int, rate: float,
+    source: str, drain: bool = False,
+) -> dict[str, Any]:  # fmt: skip
     """Live: publish while the bridge runs; rate = N / (last in Kafka - start). Drain: publish N while the
     bridge is stopped, restart it; rate from the first to the last Kafka append time."""
     telemetry = topic_name(KafkaTopic.TELEMETRY, kafka.topic_prefix)
@@ -281,6 +266,8 @@ def producer_run(kafka: KafkaSettings, total: int, rate: float) -> dict[str, Any
             latencies.append(msg.latency() or 0.0)
 
     payloads = [] if rate else [event_bytes("producer", seq) for seq in range(total)]
+    producer.produce(topic, b"warm-up")  # the idempotent producer's id first, outside the measurement
+    producer.flush(30)
     start = time.perf_counter()
     for seq in range(total):
         if rate:
@@ -318,8 +305,10 @@ def main() -> None:
     parser.add_argument("--publishers", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each paced latency run")
     parser.add_argument("--rates", default="1000,5000")
+    parser.add_argument("--mqtt-protocol", choices=["5", "3.1.1"], default="5", help="bridge and bare subscriber")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
+    protocol: str = args.mqtt_protocol
     run_id = uuid.uuid4().hex[:8]
     kafka = KafkaSettings().model_copy(update={"topic_prefix": f"bench{run_id}.", "partitions": 6})
     base = MqttSettings()
@@ -333,12 +322,13 @@ def main() -> None:
         k = args.publishers
         n = args.messages // k * k  # every publisher sends the same count
         console.print(f"throughput: {n} messages from {k} publisher processes, live and drained")
-        results["bare_subscriber"]["live"] = bare_subscriber_run(bare_mqtt, n, k, 0, drain=False)
-        results["bare_subscriber"]["drain"] = bare_subscriber_run(bare_mqtt, n, k, 0, drain=True)
+        results["bare_subscriber"]["live"] = bare_subscriber_run(bare_mqtt, n, k, 0, False, protocol)
+        results["bare_subscriber"]["drain"] = bare_subscriber_run(bare_mqtt, n, k, 0, True, protocol)
         # A producer has no backlog to drain: as fast as it goes, for both columns.
         results["bare_producer"]["live"] = results["bare_producer"]["drain"] = producer_run(kafka, n, 0)
         log = Path(tempfile.gettempdir()) / f"bench-bridge-{run_id}.log"
-        with BridgeProcess(bridge_mqtt, kafka, log, "--bridge-id", f"bench-{run_id}") as bridge:
+        bridge_args = ("--bridge-id", f"bench-{run_id}", "--mqtt-protocol", protocol)
+        with BridgeProcess(bridge_mqtt, kafka, log, *bridge_args) as bridge:
             bridge.start()
             results["bridge"]["live"] = bridge_run(bridge, bridge_mqtt, kafka, n, k, 0, "live")
             results["bridge"]["drain"] = bridge_run(bridge, bridge_mqtt, kafka, n, k, 0, "drain", drain=True)
@@ -346,23 +336,25 @@ def main() -> None:
                 count = int(rate * args.seconds)
                 console.print(f"latency at {rate} msg/s, {count} messages")
                 results["bridge"][f"r{rate}"] = bridge_run(bridge, bridge_mqtt, kafka, count, 1, rate, f"lat{rate}")
-                results["bare_subscriber"][f"r{rate}"] = bare_subscriber_run(bare_mqtt, count, 1, rate, drain=False)
+                results["bare_subscriber"][f"r{rate}"] = bare_subscriber_run(bare_mqtt, count, 1, rate, False, protocol)
                 results["bare_producer"][f"r{rate}"] = producer_run(kafka, count, rate)
             bridge.terminate()
     finally:
         delete_topics(kafka)
-    report(console, results, rates, n)
+    report(console, results, rates, n, protocol)
 
 
-def report(console: Console, results: dict[str, dict[str, Any]], rates: list[int], n: int) -> None:
-    table = Table(title=f"MQTT QoS 1 -> Kafka, {n} messages; latency: publish -> Kafka append / receipt / delivery")
+def report(console: Console, results: dict[str, dict[str, Any]], rates: list[int], n: int, protocol: str) -> None:
+    table = Table(
+        title=f"MQTT {protocol} QoS 1 -> Kafka, {n} messages; latency: publish -> append / receipt / delivery"
+    )
     table.add_column("path")
     table.add_column("live msg/s", justify="right")
     table.add_column("drain msg/s", justify="right")
     for rate in rates:
         table.add_column(f"p50 ms @{rate}/s", justify="right")
         table.add_column(f"p99 ms @{rate}/s", justify="right")
-    summary: dict[str, Any] = {}
+    summary: dict[str, Any] = {"mqtt_protocol": protocol, "messages": n}
     for name, runs in results.items():
         row: dict[str, Any] = {"live_msg_s": round(runs["live"]["rate"]), "drain_msg_s": round(runs["drain"]["rate"])}
         for rate in rates:
