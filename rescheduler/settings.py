@@ -1,4 +1,4 @@
-"""Rescheduler service settings (``SHOPFLOOR_RESCHEDULER_*``): triggers, solver, alert delivery."""
+"""Rescheduler service settings (``SHOPFLOOR_RESCHEDULER_*``): triggers, solver, publication, alert delivery."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ class ReschedulerSettings(BaseSettings):
     repair_h: Annotated[float, Field(gt=0)] | None = None
     # Purchasing hears when an order's material is needed at least this much earlier than before.
     material_earlier_min_h: Annotated[float, Field(ge=0)] = 4.0
+    # How long Kafka has to acknowledge a published event (plans, alerts) before the attempt fails; the
+    # producer gives up on the message then too, so a failed attempt never turns up late as a duplicate.
+    publish_timeout_s: Annotated[float, Field(gt=0)] = 30.0
 
     webhook_url: str | None = None
     webhook_secret: SecretStr = SecretStr("")

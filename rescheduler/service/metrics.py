@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-REPLANS = Counter("shopfloor_rescheduler_replans_total", "Plans published", ["status"])
+REPLANS = Counter("shopfloor_rescheduler_replans_total", "Plans made (stored; see plan publish failures)", ["status"])
 REPLAN_FAILURES = Counter("shopfloor_rescheduler_replan_failures_total", "Replans that produced no plan")
 SOLVE_SECONDS = Histogram(
     "shopfloor_rescheduler_solve_seconds",
@@ -19,6 +19,9 @@ REPLAN_SECONDS = Histogram(
 TRIGGERS = Counter("shopfloor_rescheduler_triggers_total", "Events that asked for a replan")
 ALERTS_RAISED = Counter("shopfloor_rescheduler_alerts_raised_total", "Alerts raised", ["kind"])
 ALERTS_CLEARED = Counter("shopfloor_rescheduler_alerts_cleared_total", "Alerts cleared", ["kind"])
+PLAN_PUBLISH_FAILURES = Counter(
+    "shopfloor_rescheduler_plan_publish_failures_total", "Failed attempts to publish schedule.published"
+)
 ALERT_DELIVERY_FAILURES = Counter("shopfloor_rescheduler_alert_delivery_failures_total", "Failed delivery attempts")
 LATE_ORDERS = Gauge("shopfloor_rescheduler_late_orders", "Orders late in the current plan")
 PLAN_VERSION = Gauge("shopfloor_rescheduler_plan_version", "Version of the current plan")

@@ -1,4 +1,5 @@
-"""One replan: read the state, build and solve the problem, store the plan with its alerts, say what changed."""
+"""One replan: read the state, build and solve the problem, store the plan with its alerts and its pending
+``schedule.published`` event (what changed)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from rescheduler.service.diff import plan_diff
 from rescheduler.service.outcome import material_needs, plant_view, project_orders
 from rescheduler.service.plan import PlannedOp
 from rescheduler.service.plan_store import PlanHeader, write_plan
+from rescheduler.service.publication import record_publication
 from rescheduler.service.snapshot import read_snapshot
 from rescheduler.settings import ReschedulerSettings
 from shopfloor.db.pool import Connection
@@ -81,26 +83,28 @@ class Replanner:
             material = decide_material(needs_before, needs_now, known, timedelta(hours=s.material_earlier_min_h))
             decision = AlertDecision(late.raise_ + material.raise_, late.clear + material.clear)
             apply_decision(conn, decision, plan_id, now, channels_for(s))
-        self._seq += 1
-        event = SchedulePublishedEvent(
-            event_id=uuid.uuid5(_EVENT_NAMESPACE, plan_id),
-            source="rescheduler",
-            seq=self._seq,
-            ts=now,
-            payload=SchedulePublishedPayload(
-                site_id=s.site_id,
-                plan_id=plan_id,
-                version=version,
-                trigger=trigger[:256],
-                status="OPTIMAL" if solution.status is SolveStatus.OPTIMAL else "FEASIBLE",
-                operations=len(ops),
-                weighted_tardiness_min=float(solution.total_weighted_tardiness),
-                makespan_end=header.makespan_end,
-                late_orders=[p.order_id for p in projections if p.late],
-                moved=moves[:MAX_MOVES_IN_EVENT],
-                solve_s=solution.wall_s,
-            ),
-        )
+            self._seq += 1
+            event = SchedulePublishedEvent(
+                event_id=uuid.uuid5(_EVENT_NAMESPACE, plan_id),
+                source="rescheduler",
+                seq=self._seq,
+                ts=now,
+                payload=SchedulePublishedPayload(
+                    site_id=s.site_id,
+                    plan_id=plan_id,
+                    version=version,
+                    trigger=trigger[:256],
+                    status="OPTIMAL" if solution.status is SolveStatus.OPTIMAL else "FEASIBLE",
+                    operations=len(ops),
+                    weighted_tardiness_min=float(solution.total_weighted_tardiness),
+                    makespan_end=header.makespan_end,
+                    late_orders=[p.order_id for p in projections if p.late],
+                    moved=moves[:MAX_MOVES_IN_EVENT],
+                    solve_s=solution.wall_s,
+                ),
+            )
+            # The event is pending in the plan's own transaction: published after the commit, never lost.
+            record_publication(conn, event)
         log.info(
             "plan %s: %d operations, %d late orders, %d moved, %d alerts raised, %d cleared, solved in %.1f s",
             plan_id,

@@ -2,6 +2,8 @@
 
 Offsets are committed once the batch's state (machine states, bottlenecks) is in the database. A
 replan at start-up covers anything consumed before a crash, so no trigger is ever needed twice.
+Plan events and alerts are pending rows written with the plan; a delivery round (after each replan,
+every ``REDELIVER_EVERY_S`` and, for plan events, before each replan) sends what is still pending.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from rescheduler.alerts.dispatch import AlertDispatcher
@@ -18,6 +19,7 @@ from rescheduler.service import metrics
 from rescheduler.service.debounce import Debouncer
 from rescheduler.service.http import HttpServer, make_app
 from rescheduler.service.promise import PlanContext
+from rescheduler.service.publication import PublishEvent, publish_pending
 from rescheduler.service.replan import Replanner, ReplanResult
 from rescheduler.service.triggers import record_batch
 from rescheduler.settings import ReschedulerSettings
@@ -33,7 +35,7 @@ from shopfloor.topics import KafkaTopic
 log = logging.getLogger(__name__)
 
 TRIGGER_TOPICS = (KafkaTopic.BOTTLENECKS, KafkaTopic.ORDERS, KafkaTopic.TELEMETRY)
-# Failed alert deliveries are retried this often while the service runs.
+# Failed plan publications and alert deliveries are retried this often while the service runs.
 REDELIVER_EVERY_S = 30.0
 
 
@@ -55,15 +57,18 @@ class ReschedulerService:
         self.debouncer = Debouncer(settings.debounce_quiet_s, max(settings.debounce_max_s, settings.debounce_quiet_s))
         self._current: PlanContext | None = None
         self._lock = threading.Lock()
-        self.ready = threading.Event()  # set once the first plan is published
-        self.plans_published = 0
+        self.ready = threading.Event()  # set once the first plan is made (its event may still be pending)
+        self.plans_made = 0
 
     def current(self) -> PlanContext | None:
         with self._lock:
             return self._current
 
     def run(self, stop: threading.Event) -> None:
-        producer = make_producer(self.kafka)
+        # The producer gives up on a message when the publish does: nothing failed is left queued to turn
+        # up later, so each attempt is either acknowledged or failed when flush() returns.
+        timeout_ms = int(self.settings.publish_timeout_s * 1000)
+        producer = make_producer(self.kafka, **{"message.timeout.ms": timeout_ms})
         http = None
         if self.http_port is not None:
             http = HttpServer(make_app(self.plant, self.current), self.settings.http_host, self.http_port)
@@ -71,7 +76,7 @@ class ReschedulerService:
 
         def publish(event: EventBase) -> None:
             produce_event(producer, event, self.kafka)
-            flush(producer, 30.0)
+            flush(producer, self.settings.publish_timeout_s + 5.0)
 
         try:
             with (
@@ -95,16 +100,19 @@ class ReschedulerService:
                         self._replan(conn, ", ".join(self.debouncer.take()), publish, dispatcher)
                         last_delivery = time.monotonic()
                     elif time.monotonic() - last_delivery > REDELIVER_EVERY_S:
-                        self._deliver(conn, dispatcher)
+                        self._deliver(conn, publish, dispatcher)
                         last_delivery = time.monotonic()
         finally:
             if http is not None:
                 http.stop()
-            flush(producer, 10.0)
+            try:
+                flush(producer, 10.0)
+            finally:
+                producer.close()  # stops its threads now, not whenever it is collected
 
-    def _replan(
-        self, conn: Connection, trigger: str, publish: Callable[[EventBase], None], dispatcher: AlertDispatcher
-    ) -> None:
+    def _replan(self, conn: Connection, trigger: str, publish: PublishEvent, dispatcher: AlertDispatcher) -> None:
+        # Events of earlier plans go first (oldest first), so the bus sees versions in order.
+        self._publish_plans(conn, publish)
         started = time.perf_counter()
         try:
             result = self.replanner.replan(conn, trigger)
@@ -115,12 +123,8 @@ class ReschedulerService:
             conn.rollback()
             return
         self._after_plan(result, started)
-        try:
-            publish(result.event)
-        except Exception:
-            log.exception("could not publish %s", result.plan_id)
-        self._deliver(conn, dispatcher)
-        self.plans_published += 1
+        self._deliver(conn, publish, dispatcher)
+        self.plans_made += 1
         self.ready.set()
 
     def _after_plan(self, result: ReplanResult, started: float) -> None:
@@ -145,7 +149,18 @@ class ReschedulerService:
         for cleared in result.alerts.clear:
             metrics.ALERTS_CLEARED.labels(kind=cleared.kind.value).inc()
 
-    def _deliver(self, conn: Connection, dispatcher: AlertDispatcher) -> None:
+    def _publish_plans(self, conn: Connection, publish: PublishEvent) -> None:
+        try:
+            _, failed = publish_pending(conn, self.settings.site_id, publish)
+        except Exception:
+            log.exception("plan publication round failed")
+            conn.rollback()
+            return
+        if failed:
+            metrics.PLAN_PUBLISH_FAILURES.inc(failed)
+
+    def _deliver(self, conn: Connection, publish: PublishEvent, dispatcher: AlertDispatcher) -> None:
+        self._publish_plans(conn, publish)
         try:
             _, failed = dispatcher.deliver_pending(conn)
         except Exception:
