@@ -177,16 +177,26 @@ class PacedPublisher:
         self.published = 0
         self.progress = threading.Condition()
         self.infos: list[mqtt.MQTTMessageInfo] = []
+        self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self) -> None:
         self.thread.start()
 
     def _run(self) -> None:
+        try:
+            self._publish_all()
+        except BaseException as exc:  # reported by finish()
+            self.error = exc
+
+    def _publish_all(self) -> None:
         pause = threading.Event()
         for start in range(0, len(self.messages), self.batch):
             for topic, payload in self.messages[start : start + self.batch]:
                 info = self.client.publish(topic, payload, qos=1)
+                while info.rc is MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
+                    pause.wait(0.01)  # 65,535 messages unacknowledged: packet ids run out, wait for acks
+                    info = self.client.publish(topic, payload, qos=1)
                 # NO_CONN: the broker is away; paho keeps the message and sends it after reconnecting.
                 if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
                     raise RuntimeError(f"publish refused: {info.rc}")
@@ -205,6 +215,8 @@ class PacedPublisher:
         """Wait until every message is acknowledged by the broker, then disconnect."""
         self.thread.join()
         try:
+            if self.error is not None:
+                raise RuntimeError("publisher failed") from self.error
             for info in self.infos:
                 info.wait_for_publish(timeout=timeout)
                 if not info.is_published():
