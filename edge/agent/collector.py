@@ -15,6 +15,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from edge.mqtt_login import login
 from shopfloor.events import Event, EventError, parse_event
 from shopfloor.settings import MqttSettings
 
@@ -55,9 +56,7 @@ class MqttCollector:
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311, clean_session=not persistent
         )
         self._client.reconnect_delay_set(1, 2)
-        if settings.username:
-            password = settings.password.get_secret_value() if settings.password else None
-            self._client.username_pw_set(settings.username, password)
+        login(self._client, settings)
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = lambda *_a: self._subscribed.set()
         self._client.on_message = self._on_message

@@ -29,6 +29,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from edge.buffer import OutboxQueue
+from edge.mqtt_login import login
 from shopfloor.settings import MqttSettings
 
 log = logging.getLogger(__name__)
@@ -172,9 +173,7 @@ class MqttLink:
         )
         # The window is enforced here; a paho limit as well would make paho hold messages back.
         client.max_inflight_messages_set(0)
-        if self.settings.username:
-            password = self.settings.password.get_secret_value() if self.settings.password else None
-            client.username_pw_set(self.settings.username, password)
+        login(client, self.settings)
         will_topic, will_payload = self._death(seq, "connection lost")
         client.will_set(will_topic, will_payload, qos=1, retain=False)
         session = _Session(client, seq)

@@ -36,6 +36,7 @@ from edge.bridge.config import BridgeConfig
 from edge.bridge.metrics import BridgeMetrics
 from edge.bridge.readahead import ReadAheadClient
 from edge.bridge.routing import Forward, Headers, Reject, dead_letter, dead_letter_headers, decide
+from edge.mqtt_login import login
 from shopfloor.kafka.producer import make_producer
 from shopfloor.settings import KafkaSettings, MqttSettings
 from shopfloor.topics import KafkaTopic, topic_name
@@ -162,10 +163,7 @@ class Bridge:
             clean_session=None if v5 else False,
             manual_ack=True,
         )
-        settings = self.mqtt_settings
-        if settings.username is not None:
-            password = settings.password.get_secret_value() if settings.password is not None else None
-            client.username_pw_set(settings.username, password)
+        login(client, self.mqtt_settings)
         client.reconnect_delay_set(min_delay=1, max_delay=10)
         client.on_socket_open = _no_delay
         client.on_connect = self._on_connect

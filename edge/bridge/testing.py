@@ -24,6 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from edge.mqtt_login import login
 from shopfloor.events import (
     EventBase,
     MachineCounterEvent,
@@ -59,6 +60,7 @@ def forget_session(mqtt_settings: MqttSettings, client_id: str) -> None:
     client.on_connect = lambda *_args: connected.set()
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     props.SessionExpiryInterval = 0
+    login(client, mqtt_settings)
     client.connect(mqtt_settings.host, mqtt_settings.port, clean_start=True, properties=props)
     client.loop_start()
     try:
@@ -169,6 +171,7 @@ class PacedPublisher:
     def __init__(self, settings: MqttSettings, messages: list[tuple[str, bytes]], batch: int, pause_s: float) -> None:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
         self.client.max_inflight_messages_set(100)
+        login(self.client, settings)
         self.client.connect(settings.host, settings.port)
         self.client.loop_start()
         self.messages = messages

@@ -16,6 +16,7 @@ from edge.bridge.bridge import Bridge
 from edge.bridge.config import BridgeConfig
 from edge.bridge.routing import HEADER_EVENT_ID, MAX_ORIGINAL_BYTES
 from edge.bridge.testing import Record, forget_session, read_topics
+from edge.mqtt_login import login
 from edge.sim.faults import MalformedKind, malformed_message
 from shopfloor.deadletter import DeadLetter
 from shopfloor.events import (
@@ -78,6 +79,7 @@ def _publisher(settings: MqttSettings, reconnect: bool = True) -> mqtt.Client:
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5, reconnect_on_failure=reconnect
     )
+    login(client, settings)
     client.connect(settings.host, settings.port)
     client.loop_start()
     return client
