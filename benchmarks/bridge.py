@@ -45,6 +45,7 @@ from rich.console import Console
 from rich.table import Table
 
 from edge.bridge.testing import BridgeProcess, end_offsets, forget_session, read_topics
+from edge.mqtt_login import login
 from shopfloor.kafka.admin import delete_topics, ensure_topics, make_admin
 from shopfloor.kafka.producer import make_producer
 from shopfloor.settings import KafkaSettings, MqttSettings
@@ -72,6 +73,7 @@ def publisher(mqtt_json: str, source: str, count: int, rate: float, ready: Event
     topics = [mqtt_topic(settings.enterprise, settings.site, "bench", "l1", m, MqttKind.STATE) for m in MACHINES]
     mc = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
     mc.max_inflight_messages_set(100)  # DESIGN.md: 20-100 in flight keeps paho at full speed
+    login(mc, settings)
     acked = 0
 
     def on_publish(*_args: Any) -> None:
@@ -109,6 +111,7 @@ def bare_subscriber(
     """
     settings = MqttSettings.model_validate_json(mqtt_json)
     mc, connect_args = subscriber(client_id, protocol)
+    login(mc, settings)
     latencies: list[float] = []
     count, first, last = 0, 0.0, 0.0
 
@@ -153,6 +156,7 @@ def subscriber(client_id: str, protocol: str) -> tuple[mqtt.Client, dict[str, An
 def prepare_session(settings: MqttSettings, client_id: str, protocol: str) -> None:
     """Create a persistent session with the subscription, so what is published next is queued for it."""
     mc, connect_args = subscriber(client_id, protocol)
+    login(mc, settings)
     subscribed = threading.Event()
     mc.on_connect = lambda c, *_a: c.subscribe(subscription(settings), qos=1)
     mc.on_subscribe = lambda *_a: subscribed.set()
