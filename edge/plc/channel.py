@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from edge.agent import EdgeAgent
-from edge.plc.config import StateMap
+from edge.plc.config import MachineConfig, ModbusSource, OpcUaSource, StateMap
 from shopfloor.events import (
     MachineCounterEvent,
     MachineCounterPayload,
@@ -124,3 +124,14 @@ class MachineChannel:
             self._publish_counters(*self._counters)
         if self._process and now - self._process_at >= self.heartbeat_s:
             self._publish_process(dict(self._process))
+
+
+def channel_for(agent: EdgeAgent, machine: MachineConfig, source: ModbusSource | OpcUaSource) -> MachineChannel:
+    """The channel of a machine read through ``source``: its state map, process units and deadbands."""
+    return MachineChannel(
+        agent,
+        machine.machine_id,
+        heartbeat_s=machine.heartbeat_s,
+        state_map=source.state,
+        process={p.name: ProcessSpec(p.unit, p.deadband) for p in source.process},
+    )

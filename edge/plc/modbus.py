@@ -12,7 +12,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
 from edge.agent import EdgeAgent
-from edge.plc.channel import MachineChannel, ProcessSpec
+from edge.plc.channel import channel_for
 from edge.plc.config import MachineConfig, ModbusSource, RegisterSpec
 from edge.plc.decode import decode
 
@@ -41,13 +41,7 @@ class ModbusPoller:
             raise ValueError(f"{machine.machine_id} has no modbus source")
         self.machine = machine
         self.source: ModbusSource = machine.modbus
-        self.channel = MachineChannel(
-            agent,
-            machine.machine_id,
-            heartbeat_s=machine.heartbeat_s,
-            state_map=self.source.state,
-            process={p.name: ProcessSpec(p.unit, p.deadband) for p in self.source.process},
-        )
+        self.channel = channel_for(agent, machine, self.source)
         needs: list[tuple[str, int, int]] = []
         if self.source.state is not None:
             needs.append((self.source.state.table, self.source.state.address, 1))

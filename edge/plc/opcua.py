@@ -13,7 +13,7 @@ from asyncua.common.node import Node
 from asyncua.ua.uaerrors import UaError
 
 from edge.agent import EdgeAgent
-from edge.plc.channel import MachineChannel, ProcessSpec
+from edge.plc.channel import channel_for
 from edge.plc.config import MachineConfig, OpcUaNode, OpcUaSource
 
 log = logging.getLogger(__name__)
@@ -28,13 +28,7 @@ class OpcUaSubscriber:
             raise ValueError(f"{machine.machine_id} has no opcua source")
         self.machine = machine
         self.source: OpcUaSource = machine.opcua
-        self.channel = MachineChannel(
-            agent,
-            machine.machine_id,
-            heartbeat_s=machine.heartbeat_s,
-            state_map=self.source.state,
-            process={p.name: ProcessSpec(p.unit, p.deadband) for p in self.source.process},
-        )
+        self.channel = channel_for(agent, machine, self.source)
         self.targets: dict[ua.NodeId, tuple[Target, OpcUaNode | None]] = {}
         if self.source.state is not None:
             self.targets[ua.NodeId.from_string(self.source.state.node_id)] = (("state", None), None)
