@@ -172,6 +172,11 @@ class PacedPublisher:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
         self.client.max_inflight_messages_set(100)
         login(self.client, settings)
+        # PUBACKs are counted here rather than through MQTTMessageInfo.wait_for_publish(), which raises
+        # for a message published while the broker was away (rc NO_CONN) although paho keeps that
+        # message and sends it after reconnecting.
+        self.acknowledged = 0
+        self.client.on_publish = self._on_publish
         self.client.connect(settings.host, settings.port)
         self.client.loop_start()
         self.messages = messages
@@ -185,6 +190,11 @@ class PacedPublisher:
 
     def start(self) -> None:
         self.thread.start()
+
+    def _on_publish(self, *_args: object) -> None:
+        with self.progress:
+            self.acknowledged += 1
+            self.progress.notify_all()
 
     def _run(self) -> None:
         try:
@@ -220,10 +230,9 @@ class PacedPublisher:
         try:
             if self.error is not None:
                 raise RuntimeError("publisher failed") from self.error
-            for info in self.infos:
-                info.wait_for_publish(timeout=timeout)
-                if not info.is_published():
-                    raise TimeoutError(f"message {info.mid} not acknowledged by the broker")
+            with self.progress:
+                if not self.progress.wait_for(lambda: self.acknowledged >= len(self.infos), timeout=timeout):
+                    raise TimeoutError(f"only {self.acknowledged} of {len(self.infos)} acknowledged by the broker")
         finally:
             self.client.disconnect()
             self.client.loop_stop()
