@@ -67,9 +67,8 @@ def ts_of(payload: bytes) -> float:
     return datetime.fromisoformat(json.loads(payload)["ts"]).timestamp()
 
 
-def publisher(mqtt_json: str, source: str, count: int, rate: float, ready: Event, go: Event) -> None:
+def publisher(settings: MqttSettings, source: str, count: int, rate: float, ready: Event, go: Event) -> None:
     """Publish ``count`` events at ``rate`` msg/s (0: as fast as possible, payloads built beforehand)."""
-    settings = MqttSettings.model_validate_json(mqtt_json)
     topics = [mqtt_topic(settings.enterprise, settings.site, "bench", "l1", m, MqttKind.STATE) for m in MACHINES]
     mc = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
     mc.max_inflight_messages_set(100)  # DESIGN.md: 20-100 in flight keeps paho at full speed
@@ -102,14 +101,13 @@ def publisher(mqtt_json: str, source: str, count: int, rate: float, ready: Event
 
 
 def bare_subscriber(
-    mqtt_json: str, client_id: str, protocol: str, expected: int, measure: bool, ready: Event, out: Queue[Any]
+    settings: MqttSettings, client_id: str, protocol: str, expected: int, measure: bool, ready: Event, out: Queue[Any]
 ) -> None:
     """Receive QoS 1 and discard (or only note latency); report when the first and last message came.
 
     paho at its fastest: ``loop_forever`` on this thread, so its automatic PUBACKs are written directly
     (with ``loop_start`` every ack also wakes the network thread through a socket pair).
     """
-    settings = MqttSettings.model_validate_json(mqtt_json)
     mc, connect_args = subscriber(client_id, protocol)
     login(mc, settings)
     latencies: list[float] = []
@@ -173,7 +171,7 @@ def run_publishers(settings: MqttSettings, source: str, total: int, procs: int, 
     go = mp.Event()
     workers = [
         mp.Process(
-            target=publisher, args=(settings.model_dump_json(), f"{source}-{i}", total // procs, rate / procs, r, go)
+            target=publisher, args=(settings, f"{source}-{i}", total // procs, rate / procs, r, go)
         )
         for i, r in enumerate(ready)
     ]
@@ -200,7 +198,7 @@ def bare_subscriber_run(
     """Live: the subscriber runs while publishers publish. Drain: it starts after all N are queued for it."""
     client_id = f"bench-bare-{uuid.uuid4().hex[:8]}"
     ready, out = mp.Event(), mp.Queue()  # type: ignore[var-annotated]
-    args = (settings.model_dump_json(), client_id, protocol, total, rate > 0, ready, out)
+    args = (settings, client_id, protocol, total, rate > 0, ready, out)
     sub = mp.Process(target=bare_subscriber, args=args)
     if drain:
         prepare_session(settings, client_id, protocol)

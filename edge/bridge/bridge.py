@@ -1,8 +1,9 @@
 """The bridge: MQTT QoS 1 in, Kafka out, and the MQTT acknowledgement only once Kafka has the message.
 
 Threads, and who does what:
-- paho's network thread runs :meth:`Bridge._on_message`: parse, route, ``produce()`` (non-blocking), and
-  every millisecond serves whatever Kafka delivery reports are ready (``poll(0)``).
+- paho's network thread runs :meth:`Bridge._on_publish` for each message (cut straight from the read
+  buffer, see ``frames.py``): parse, route, ``produce()`` (non-blocking), and every millisecond serves
+  whatever Kafka delivery reports are ready (``poll(0)``).
 - our poll thread serves delivery reports only while the network thread is idle (see ``_serve``).
 - delivery callbacks collect the MQTT acks; after each poll :class:`~edge.bridge.acks.AckBatcher` queues
   them on paho's outgoing queue as one write. Queuing never waits on the network thread, so nothing
@@ -21,7 +22,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from confluent_kafka import KafkaError, Message
@@ -33,6 +34,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.bridge.acks import AckBatcher
 from edge.bridge.config import BridgeConfig
+from edge.bridge.frames import Publish
 from edge.bridge.metrics import BridgeMetrics
 from edge.bridge.readahead import ReadAheadClient
 from edge.bridge.routing import Forward, Headers, Reject, dead_letter, dead_letter_headers, decide
@@ -61,6 +63,11 @@ def producer_overrides(kafka: KafkaSettings, config: BridgeConfig) -> dict[str, 
         # Never give up on a message while Kafka is away: it stays unacknowledged in MQTT meanwhile,
         # and the broker's receive window (receive_maximum) stops the flow instead of dropping.
         "message.timeout.ms": 0,
+        # The bridge's own bound on what it holds: Mosquitto 2.0 releases up to a whole receive window
+        # for a single PUBACK once messages queue for us (db__message_delete_outgoing), so after a Kafka
+        # outage the broker's window alone would not stop the flow. A full local queue does (BufferError
+        # in _produce stops the MQTT thread); twice the window leaves room for dead letters.
+        "queue.buffering.max.messages": 2 * config.receive_maximum,
     }
 
 
@@ -170,6 +177,7 @@ class Bridge:
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
+        client.set_publish_handler(self._on_publish)
         return client
 
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: ReasonCode, _p: Any) -> None:
@@ -206,17 +214,20 @@ class Bridge:
             log.warning("bridge %s disconnected (%s); reconnecting", self.config.bridge_id, reason)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        # The few messages paho reads itself (the first of each network read, QoS 2 never granted).
+        self._on_publish(Publish(msg.topic, bytes(msg.payload), msg.mid, msg.qos, 0))
+
+    def _on_publish(self, msg: Publish) -> None:
         with self._intake:
             if self._closing:
                 self._last_seen = time.monotonic()
                 return  # left unacknowledged: the broker re-sends it to the next session
             self._take(msg)
 
-    def _take(self, msg: mqtt.MQTTMessage) -> None:
+    def _take(self, msg: Publish) -> None:
         received = time.perf_counter()
         self.metrics.taken += 1
-        topic = msg.topic
-        payload = cast(bytes, msg.payload)  # paho slices its read buffer: always bytes
+        topic, payload = msg.topic, msg.payload
         decision = decide(topic, payload)
         if isinstance(decision, Forward):
             kafka_topic = self._topics[decision.topic]
