@@ -16,7 +16,7 @@ from types import TracebackType
 
 import pytest
 
-from edge.bridge.bridge import Bridge
+from edge.bridge.bridge import Bridge, producer_overrides
 from edge.bridge.config import BridgeConfig
 from edge.bridge.metrics import BridgeMetrics
 from edge.bridge.routing import HEADER_EVENT_ID
@@ -103,16 +103,18 @@ def test_kafka_sigkill_mid_stream_holds_back_and_loses_nothing(
 
         # Same ports, same data dir: the broker recovers its unclean logs, then waits out the old
         # registration's session (broker.session.timeout.ms, 9 s) before it serves (KAFKA-19130).
-        # No bound is asserted from here on: on its first PUBACKs Mosquitto 2.0 moves up to a whole
-        # window of queued messages into flight per PUBACK, beyond the Receive Maximum (db__message_delete_outgoing).
-        private_kafka.start(timeout=90)
-        publisher.finish(timeout=120)
+        # From here the broker's window is not a bound: on its first PUBACKs Mosquitto 2.0 moves up to a
+        # whole window of queued messages into flight per PUBACK (db__message_delete_outgoing). The
+        # bridge's own bound holds instead: its producer queue, which stops it reading MQTT when full.
         topics = [topic_name(t, kafka.topic_prefix) for t in (KafkaTopic.TELEMETRY, KafkaTopic.MES)]
 
         def complete(records: list[Record]) -> bool:
             return {r.headers[HEADER_EVENT_ID].decode() for r in records} >= wanted
 
-        records = read_topics(kafka, topics, complete, timeout=120)
+        with InFlightSampler(bridge.metrics) as recovery:
+            private_kafka.start(timeout=90)
+            publisher.finish(timeout=120)
+            records = read_topics(kafka, topics, complete, timeout=120)
     finally:
         bridge.stop()
         forget_session(mqtt_settings, config.client_id)
@@ -124,6 +126,8 @@ def test_kafka_sigkill_mid_stream_holds_back_and_loses_nothing(
     assert sampler.peak <= config.receive_maximum
     assert 0 < in_flight_end_outage <= config.receive_maximum
     assert held_in_broker > 0
+    # ... and after it, at most the producer queue (plus the one message waiting for room in it).
+    assert recovery.peak <= producer_overrides(kafka, config)["queue.buffering.max.messages"] + 1
     assert {r.headers[HEADER_EVENT_ID].decode() for r in records} == wanted
     assert first_occurrences(records) == expected
     assert bridge.metrics.dead_lettered == {}
