@@ -5,7 +5,9 @@
 Uses the stack the settings point at (SHOPFLOOR_MQTT_* / SHOPFLOOR_KAFKA_*, the dev stack by default),
 under a unique enterprise and topic prefix, deleted afterwards. Run it on a quiet machine.
 
-- throughput, live: N QoS 1 messages from several publisher processes while the consumer runs; rate = N over
+- load: ``mosquitto_pub -l`` processes, one per machine topic, fed by a few Python processes that stamp each
+  event's ts as they write it (see mqtt_load.py for why not paho: its CPU would be taken from what is measured).
+- throughput, live: N QoS 1 messages from the publisher processes while the consumer runs; rate = N over
   start signal -> last message processed (in Kafka for the bridge, received for the bare subscriber).
 - throughput, drained: the N messages are queued in the consumer's persistent session first; rate from its
   first to its last message (Kafka append times for the bridge). The bare producer: N as fast as it goes.
@@ -38,7 +40,8 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported
     ConfigResource,
     ResourceType,
 )
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from mqtt_load import LinePublishers
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from rich.console import Console
@@ -52,6 +55,7 @@ from shopfloor.settings import KafkaSettings, MqttSettings
 from shopfloor.topics import KafkaTopic, MqttKind, mqtt_topic, topic_name
 
 MACHINES = [f"M{i:02d}" for i in range(40)]
+TICK_S = 0.001  # paced publishers write what is due, then sleep this long
 TEMPLATE = (
     '{"event_id":"%s","source":"%s","seq":%d,"ts":"%s","type":"machine.state",'
     '"payload":{"machine_id":"%s","state":"RUNNING","reason_code":"bench"}}'
@@ -70,34 +74,28 @@ def ts_of(payload: bytes) -> float:
 def publisher(settings: MqttSettings, source: str, count: int, rate: float, ready: Event, go: Event) -> None:
     """Publish ``count`` events at ``rate`` msg/s (0: as fast as possible, payloads built beforehand)."""
     topics = [mqtt_topic(settings.enterprise, settings.site, "bench", "l1", m, MqttKind.STATE) for m in MACHINES]
-    mc = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
-    mc.max_inflight_messages_set(100)  # DESIGN.md: 20-100 in flight keeps paho at full speed
-    login(mc, settings)
-    acked = 0
-
-    def on_publish(*_args: Any) -> None:
-        nonlocal acked
-        acked += 1
-
-    mc.on_publish = on_publish
-    mc.connect(settings.host, settings.port)
-    mc.loop_start()
-    prebuilt = [] if rate else [event_bytes(source, seq) for seq in range(count)]
-    ready.set()
-    go.wait()
-    start = time.perf_counter()
-    for seq in range(count):
-        if rate:
-            delay = start + seq / rate - time.perf_counter()
-            if delay > 0.001:
-                time.sleep(delay)
-        body = event_bytes(source, seq) if rate else prebuilt[seq]
-        while mc.publish(topics[seq % len(topics)], body, qos=1).rc is MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
-            time.sleep(0.01)  # paho's queue is full: let the broker catch up
-    while acked < count:
-        time.sleep(0.01)
-    mc.disconnect()
-    mc.loop_stop()
+    with LinePublishers(settings, topics) as publishers:
+        if not rate:
+            blobs = [bytearray() for _ in topics]
+            for seq in range(count):
+                blobs[seq % len(topics)] += event_bytes(source, seq) + b"\n"
+            ready.set()
+            go.wait()
+            publishers.send_all([bytes(blob) for blob in blobs])
+            return
+        ready.set()
+        go.wait()
+        start, seq = time.perf_counter(), 0
+        while seq < count:
+            # Each tick: stamp and write what is due by now, then sleep.
+            due = min(count, int((time.perf_counter() - start) * rate) + 1)
+            lines: dict[int, bytearray] = {}
+            for n in range(seq, due):
+                lines.setdefault(n % len(topics), bytearray()).extend(event_bytes(source, n) + b"\n")
+            for index, blob in lines.items():
+                publishers.send(index, bytes(blob))
+            seq = due
+            time.sleep(TICK_S)
 
 
 def bare_subscriber(
@@ -170,9 +168,7 @@ def run_publishers(settings: MqttSettings, source: str, total: int, procs: int, 
     ready = [mp.Event() for _ in range(procs)]
     go = mp.Event()
     workers = [
-        mp.Process(
-            target=publisher, args=(settings, f"{source}-{i}", total // procs, rate / procs, r, go)
-        )
+        mp.Process(target=publisher, args=(settings, f"{source}-{i}", total // procs, rate / procs, r, go))
         for i, r in enumerate(ready)
     ]
     for worker in workers:
@@ -251,7 +247,13 @@ def bridge_run(
         tput = (len(records) - 1) / ((max(stamps) - min(stamps)) / 1000)
     else:
         tput = total / (t_end - t0)
-    return {"rate": tput, "count": in_kafka, "distinct": len(ids), "lat": lat}
+    return {
+        "rate": tput,
+        "count": in_kafka,
+        "distinct": len(ids),
+        "lat": lat,
+        "ts": [ts_of(r.value) for r in records] if rate else [],
+    }
 
 
 def producer_run(kafka: KafkaSettings, total: int, rate: float) -> dict[str, Any]:
