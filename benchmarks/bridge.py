@@ -307,7 +307,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--publishers", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=8.0, help="length of each paced latency run")
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of each paced latency run")
     parser.add_argument("--rates", default="1000,5000")
     parser.add_argument("--mqtt-protocol", choices=["5", "3.1.1"], default="5", help="bridge and bare subscriber")
     args = parser.parse_args()
