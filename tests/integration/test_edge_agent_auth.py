@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from shopfloor.stack.mosquitto import MosquittoServer
 from shopfloor.stack.mqtt_accounts import EdgeNodeAccount, mqtt_acl, mqtt_users
 from shopfloor.stack.process import free_port
 from shopfloor.topics import line_prefix
-from tests.fixtures.stack import make_state_dir
+from tests.fixtures.stack import make_state_dir, running
 
 pytestmark = pytest.mark.integration
 
@@ -37,12 +36,8 @@ def secured_broker() -> Iterator[MosquittoServer]:
     server = MosquittoServer(
         state_dir, free_port(), users=mqtt_users("service", "service-secret", [NODE]), acl=mqtt_acl("service", [NODE])
     )
-    try:
-        server.start(timeout=15)
+    with running(server, state_dir, timeout=15):
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def _settings(server: MosquittoServer, user: str, password: str) -> MqttSettings:
