@@ -301,13 +301,35 @@ def read_topics(
     return records
 
 
+class EndOffsets:
+    """How many records a topic holds (sum of high watermarks), counted without reading them.
+
+    One consumer serves every count: a benchmark polling every 50 ms would otherwise connect a new client
+    20 times a second, load that falls on Kafka and the bridge it measures.
+    """
+
+    def __init__(self, kafka: KafkaSettings, topic: str, partitions: int) -> None:
+        group = f"count-{uuid.uuid4().hex}"  # never joined: watermarks need no group, the client wants one
+        self._consumer = Consumer({"bootstrap.servers": kafka.bootstrap_servers, "group.id": group})
+        self._partitions = [TopicPartition(topic, p) for p in range(partitions)]
+
+    def __call__(self) -> int:
+        return sum(self._consumer.get_watermark_offsets(tp, timeout=10, cached=False)[1] for tp in self._partitions)
+
+    def close(self) -> None:
+        self._consumer.close()
+
+    def __enter__(self) -> EndOffsets:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
 def end_offsets(kafka: KafkaSettings, topic: str, partitions: int) -> int:
-    """How many records the topic holds (sum of high watermarks): a count without reading them."""
-    consumer = Consumer({"bootstrap.servers": kafka.bootstrap_servers, "group.id": f"count-{uuid.uuid4().hex}"})
-    try:
-        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions))
-    finally:
-        consumer.close()
+    """One count of :class:`EndOffsets`."""
+    with EndOffsets(kafka, topic, partitions) as count:
+        return count()
 
 
 def _headers(message: Message) -> dict[str, bytes]:
