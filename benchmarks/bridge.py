@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import closing
 from datetime import UTC, datetime
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
@@ -47,7 +48,7 @@ from paho.mqtt.properties import Properties
 from rich.console import Console
 from rich.table import Table
 
-from edge.bridge.testing import BridgeProcess, EndOffsets, end_offsets, forget_session, read_topics
+from edge.bridge.testing import BridgeProcess, EndOffsets, forget_session, read_topics
 from edge.mqtt_login import login
 from shopfloor.kafka.admin import delete_topics, ensure_topics, make_admin
 from shopfloor.kafka.producer import make_producer
@@ -220,7 +221,7 @@ def bridge_run(
     """Live: publish while the bridge runs; rate = N / (last in Kafka - start). Drain: publish N while the
     bridge is stopped, restart it; rate from the first to the last Kafka append time."""
     telemetry = topic_name(KafkaTopic.TELEMETRY, kafka.topic_prefix)
-    with EndOffsets(kafka, telemetry, kafka.partitions) as in_topic:
+    with closing(EndOffsets(kafka, telemetry, kafka.partitions)) as in_topic:
         before = in_topic()
         if drain:
             bridge.terminate()
@@ -234,17 +235,17 @@ def bridge_run(
         while in_topic() - before < total and time.monotonic() < deadline:
             time.sleep(every)
         t_end = time.time()
-    if not drain:
-        join(workers)
-    time.sleep(1.0)  # anything beyond N would be a duplicate: give it a moment to show
-    records = [
-        r
-        for r in read_topics(kafka, [telemetry], lambda rs: len(rs) >= before + total, timeout=120)
-        if r.headers.get("source", b"").decode().startswith(source)
-    ]
+        if not drain:
+            join(workers)
+        time.sleep(1.0)  # anything beyond N would be a duplicate: give it a moment to show
+        records = [
+            r
+            for r in read_topics(kafka, [telemetry], lambda rs: len(rs) >= before + total, timeout=120)
+            if r.headers.get("source", b"").decode().startswith(source)
+        ]
+        in_kafka = in_topic() - before
     ids = {r.headers["event_id"] for r in records}
     lat = [r.timestamp_ms / 1000 - ts_of(r.value) for r in records] if rate else []
-    in_kafka = end_offsets(kafka, telemetry, kafka.partitions) - before
     if drain:
         stamps = [r.timestamp_ms for r in records]
         tput = (len(records) - 1) / ((max(stamps) - min(stamps)) / 1000)

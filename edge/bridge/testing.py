@@ -319,18 +319,6 @@ class EndOffsets:
     def close(self) -> None:
         self._consumer.close()
 
-    def __enter__(self) -> EndOffsets:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-
-def end_offsets(kafka: KafkaSettings, topic: str, partitions: int) -> int:
-    """One count of :class:`EndOffsets`."""
-    with EndOffsets(kafka, topic, partitions) as count:
-        return count()
-
 
 def _headers(message: Message) -> dict[str, bytes]:
     raw = message.headers() or []
