@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("shopfloor.db.cli", "Database migrations."),
     "plant": ("shopfloor.plant.cli", "Inspect a plant model YAML."),
     "topics": ("shopfloor.kafka.cli", "Create and list the Kafka topics."),
+    "auth": ("shopfloor.auth.cli", "API tokens with roles for the HTTP services."),
     "sim": ("edge.sim.cli", "Simulate a plant and publish its events over MQTT."),
     "bridge": ("edge.bridge.cli", "Move MQTT messages into Kafka, dead-lettering invalid ones."),
     "scan": ("edge.scan.cli", "Scan-gun agent: barcode scans to work-order events."),

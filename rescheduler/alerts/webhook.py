@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import httpx
 
-from rescheduler.alerts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from shopfloor.auth.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,9 @@
-"""The service's HTTP API: capable-to-promise, health, the current plan, Prometheus metrics."""
+"""The service's HTTP API: capable-to-promise, health, the current plan, Prometheus metrics.
+
+The plan (customers, due dates) and promises need a token of the core scheme (``shopfloor.auth``):
+planners, managers and sales read the plan; sales and planners ask for promises. ``/health`` and
+``/metrics`` stay open for probes and Prometheus on the service's internal port.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 import uvicorn
-from fastapi import FastAPI, HTTPException
+from fastapi import APIRouter, Depends, FastAPI, HTTPException
 from prometheus_client import make_asgi_app
 
 from rescheduler.ctp import CannotPromiseError
 from rescheduler.service.promise import CtpRequest, CtpResponse, PlanContext, UnknownReferenceError, promise
+from shopfloor.auth import AUTH_RESPONSES, Role, TokenStore, install, require
 from shopfloor.events import Model, UtcDatetime, utcnow
 from shopfloor.plant import Plant
 
@@ -40,11 +46,26 @@ class CurrentPlanOut(Model):
     operations: list[PlanOperation]
 
 
+class Problem(Model):
+    detail: str
+
+
+NO_PLAN: dict[int | str, dict[str, object]] = {503: {"model": Problem, "description": "No plan has been made yet."}}
+
+
 def make_app(
-    plant: Plant, current: Callable[[], PlanContext | None], clock: Callable[[], datetime] = utcnow
+    plant: Plant,
+    current: Callable[[], PlanContext | None],
+    tokens: TokenStore,
+    clock: Callable[[], datetime] = utcnow,
 ) -> FastAPI:
     app = FastAPI(title="shopfloor rescheduler", version="1")
+    install(app, tokens)
     app.mount("/metrics", make_asgi_app())
+    plan_readers = APIRouter(
+        dependencies=[Depends(require(Role.PLANNER, Role.MANAGER, Role.SALES))], responses={**AUTH_RESPONSES}
+    )
+    promisers = APIRouter(dependencies=[Depends(require(Role.SALES, Role.PLANNER))], responses={**AUTH_RESPONSES})
 
     def need_plan() -> PlanContext:
         context = current()
@@ -62,7 +83,7 @@ def make_app(
             plan_created_at=context.created_at if context else None,
         )
 
-    @app.get("/plan/current")
+    @plan_readers.get("/plan/current", responses=NO_PLAN)
     def plan_current() -> CurrentPlanOut:
         context = need_plan()
         return CurrentPlanOut(
@@ -83,7 +104,14 @@ def make_app(
             ],
         )
 
-    @app.post("/ctp")
+    @promisers.post(
+        "/ctp",
+        responses={
+            **NO_PLAN,
+            404: {"model": Problem, "description": "Unknown product or customer."},
+            409: {"model": Problem, "description": "No date within the search horizon can be promised."},
+        },
+    )
     def ctp(request: CtpRequest) -> CtpResponse:
         context = need_plan()
         try:
@@ -93,6 +121,8 @@ def make_app(
         except CannotPromiseError as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
 
+    app.include_router(plan_readers)
+    app.include_router(promisers)
     return app
 
 

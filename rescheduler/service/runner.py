@@ -23,7 +23,8 @@ from rescheduler.service.publication import PublishEvent, publish_pending
 from rescheduler.service.replan import Replanner, ReplanResult
 from rescheduler.service.triggers import record_batch
 from rescheduler.settings import ReschedulerSettings
-from shopfloor.db.pool import Connection, connect
+from shopfloor.auth import DbTokenStore
+from shopfloor.db.pool import Connection, connect, make_pool
 from shopfloor.events import EventBase
 from shopfloor.kafka.admin import ensure_topics
 from shopfloor.kafka.consumer import BatchConsumer
@@ -70,8 +71,12 @@ class ReschedulerService:
         timeout_ms = int(self.settings.publish_timeout_s * 1000)
         producer = make_producer(self.kafka, **{"message.timeout.ms": timeout_ms})
         http = None
+        # Tokens are checked against the database; a small pool of its own keeps requests off the loop's connection.
+        auth_pool = make_pool(self.pg.model_copy(update={"pool_min": 0, "pool_max": 2}), name="rescheduler-auth")
         if self.http_port is not None:
-            http = HttpServer(make_app(self.plant, self.current), self.settings.http_host, self.http_port)
+            auth_pool.open()
+            app = make_app(self.plant, self.current, DbTokenStore(auth_pool))
+            http = HttpServer(app, self.settings.http_host, self.http_port)
             http.start()
 
         def publish(event: EventBase) -> None:
@@ -105,6 +110,7 @@ class ReschedulerService:
         finally:
             if http is not None:
                 http.stop()
+                auth_pool.close()
             try:
                 flush(producer, 10.0)
             finally:

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from rescheduler.service import ReschedulerService, ReschedulerSettings
 from rescheduler.service.replan import Replanner
+from shopfloor.auth import Role, create_token
 from shopfloor.db.pool import Connection, connect
 from shopfloor.events import (
     BottleneckDetectedEvent,
@@ -156,7 +157,10 @@ def test_breakdown_replans_and_alerts_exactly_the_orders_made_late(
         )
         calibrate_due_dates(conn, plant, settings)
         service = ReschedulerService(plant, settings, kafka_settings, pg_settings, http_port=http_port)
-        with running(service), httpx.Client(base_url=f"http://127.0.0.1:{http_port}", timeout=10) as api:
+        token = create_token(conn, "sales desk", [Role.SALES])
+        conn.commit()
+        auth = {"Authorization": f"Bearer {token}"}
+        with running(service), httpx.Client(base_url=f"http://127.0.0.1:{http_port}", timeout=10, headers=auth) as api:
             # 1. The first plan: everything on time, nobody alerted.
             wait_for(lambda: current_plan(conn) is not None, "the first plan")
             first = current_plan(conn)

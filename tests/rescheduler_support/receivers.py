@@ -17,7 +17,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from rescheduler.alerts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from shopfloor.auth.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 
 def free_port() -> int:

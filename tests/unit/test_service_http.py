@@ -15,6 +15,7 @@ from rescheduler.service.build import build_input
 from rescheduler.service.http import make_app
 from rescheduler.service.promise import PlanContext
 from rescheduler.service.snapshot import Snapshot
+from shopfloor.auth import Role, StaticTokenStore
 from shopfloor.plant import Plant, load_plant
 from tests.rescheduler_support.seed import DEMO_PLANT
 
@@ -22,15 +23,16 @@ pytestmark = pytest.mark.unit
 
 
 class Client:
-    """Calls the ASGI app in-process through httpx (no server, no socket)."""
+    """Calls the ASGI app in-process through httpx (no server, no socket), with a token when given one."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI, token: str | None = None) -> None:
         self.app = app
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def request(self, method: str, path: str, body: Any = None) -> httpx.Response:
         async def call() -> httpx.Response:
             transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            async with httpx.AsyncClient(transport=transport, base_url="http://api", headers=self.headers) as client:
                 return await client.request(method, path, json=body)
 
         return asyncio.run(call())
@@ -50,11 +52,39 @@ def plant() -> Plant:
     return load_plant(DEMO_PLANT)
 
 
+TOKENS = StaticTokenStore()
+SALES = TOKENS.add("sales desk", [Role.SALES])
+VIEWER = TOKENS.add("tv", [Role.VIEWER])
+
+
 @pytest.fixture
-def client(plant: Plant) -> Client:
+def app(plant: Plant) -> FastAPI:
     plan_input = build_input(plant, Snapshot(work_orders=[]), NOW, horizon_days=7)
     context = PlanContext("plant1-v1", 1, NOW, plan_input, ops=[], late_orders=[])
-    return Client(make_app(plant, lambda: context, clock=lambda: NOW))
+    return make_app(plant, lambda: context, TOKENS, clock=lambda: NOW)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Client:
+    return Client(app, SALES)
+
+
+def test_plan_and_promises_need_a_token_with_a_role(app: FastAPI) -> None:
+    ctp = {"product_id": "HB-M16x60", "quantity": 10, "customer_id": "CUST-001"}
+    anonymous, viewer, forged = Client(app), Client(app, VIEWER), Client(app, SALES[:-1] + "x")
+    assert anonymous.get("/plan/current").status_code == 401
+    assert anonymous.post("/ctp", json=ctp).status_code == 401
+    assert forged.get("/plan/current").status_code == 401
+    assert viewer.post("/ctp", json=ctp).status_code == 403
+    assert viewer.get("/plan/current").status_code == 403
+    assert Client(app, SALES).get("/plan/current").status_code == 200
+    assert anonymous.get("/health").status_code == 200
+
+
+def test_openapi_declares_every_status_the_api_answers(app: FastAPI) -> None:
+    paths = Client(app).get("/openapi.json").json()["paths"]
+    assert {"200", "401", "403", "404", "409", "422", "503"} <= set(paths["/ctp"]["post"]["responses"])
+    assert {"200", "401", "403", "503"} <= set(paths["/plan/current"]["get"]["responses"])
 
 
 def test_ctp_on_an_empty_plan_follows_routing_and_shifts(client: Client) -> None:
@@ -100,7 +130,7 @@ def test_strategic_customer_may_use_the_rush_reserve(client: Client) -> None:
 
 
 def test_health_and_plan_before_any_plan(plant: Plant) -> None:
-    client = Client(make_app(plant, lambda: None, clock=lambda: NOW))
+    client = Client(make_app(plant, lambda: None, TOKENS, clock=lambda: NOW), SALES)
     assert client.get("/health").json()["status"] == "starting"
     assert client.get("/plan/current").status_code == 503
     assert (

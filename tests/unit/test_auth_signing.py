@@ -7,7 +7,7 @@ import hmac
 
 import pytest
 
-from rescheduler.alerts.signing import sign, verify
+from shopfloor.auth.signing import sign, verify
 
 pytestmark = pytest.mark.unit
 

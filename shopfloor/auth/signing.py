@@ -1,7 +1,9 @@
-"""Webhook signatures: HMAC-SHA256 over ``<timestamp>.<body>``, as Stripe and GitHub-style receivers expect.
+"""Request signatures: HMAC-SHA256 over ``<timestamp>.<body>``, as Stripe- and GitHub-style receivers expect.
 
-The timestamp is signed with the body so a captured request cannot be replayed later with a new
-timestamp; receivers check the signature and that the timestamp is recent.
+One scheme for every signed request of shopfloor: webhooks the rescheduler and the order hub send out, and
+webhooks sales channels send in. The timestamp is signed with the body so a captured request cannot be
+replayed later with a new timestamp; receivers check the signature and that the timestamp is recent, and
+keep an idempotency key against replays within the tolerance.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ def sign(secret: bytes, timestamp: int, body: bytes) -> str:
     """Header value of the signature of ``body`` sent at ``timestamp`` (unix seconds)."""
     mac = hmac.new(secret, str(timestamp).encode() + b"." + body, hashlib.sha256)
     return SCHEME + mac.hexdigest()
+
+
+def signed_headers(secret: bytes, timestamp: int, body: bytes) -> dict[str, str]:
+    """The two headers a signed request carries."""
+    return {TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: sign(secret, timestamp, body)}
 
 
 def verify(secret: bytes, timestamp: int, body: bytes, signature: str, *, now: int, tolerance_s: int = 300) -> bool:
