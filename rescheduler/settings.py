@@ -41,6 +41,12 @@ class ReschedulerSettings(BaseSettings):
     webhook_attempts: Annotated[int, Field(ge=1, le=20)] = 4
     webhook_backoff_s: Annotated[float, Field(ge=0)] = 0.5
 
+    # A failed alert delivery waits this long before its next attempt, doubling up to the max; it is
+    # never given up. From this many failed attempts on it counts as failing (log error, metric, alert row).
+    alert_retry_base_s: Annotated[float, Field(ge=0)] = 5.0
+    alert_retry_max_s: Annotated[float, Field(gt=0)] = 900.0
+    alert_failing_after: Annotated[int, Field(ge=1)] = 5
+
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_from: str = "rescheduler@shopfloor.local"

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 import httpx
 
 from rescheduler.alerts.mail import send_mail
 from rescheduler.alerts.messages import email_text, event_for, subject
-from rescheduler.alerts.store import Channel, PendingDelivery, pending_deliveries, record_delivery
+from rescheduler.alerts.store import (
+    Channel,
+    PendingDelivery,
+    failing_deliveries,
+    pending_deliveries,
+    record_delivery,
+)
 from rescheduler.alerts.webhook import post_signed
 from rescheduler.settings import ReschedulerSettings
 from shopfloor.db.pool import Connection
@@ -46,6 +53,8 @@ class AlertDispatcher:
         self._settings = settings
         self._publish = publish
         self._http = httpx.Client(timeout=settings.webhook_timeout_s)
+        # Deliveries undelivered after alert_failing_after attempts, as of the last round.
+        self.failing = 0
 
     def close(self) -> None:
         self._http.close()
@@ -56,25 +65,52 @@ class AlertDispatcher:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def deliver_pending(self, conn: Connection) -> tuple[int, int]:
-        """Try every pending delivery once; returns (delivered, failed). ``conn`` is not autocommit."""
+    def deliver_pending(self, conn: Connection, now: datetime | None = None) -> tuple[int, int]:
+        """Try every delivery that is due once; returns (delivered, failed). ``conn`` is not autocommit.
+
+        A failed delivery is tried again after a pause that doubles up to ``alert_retry_max_s``, for as
+        long as it takes; from ``alert_failing_after`` failures on, it is logged as an error, counted in
+        :attr:`failing` (the service's ``shopfloor_rescheduler_alert_deliveries_failing`` gauge) and its
+        alert's ``delivery_state`` is ``failing``.
+        """
+        s = self._settings
+        now = now or utcnow()
         with conn.transaction():
-            pending = pending_deliveries(conn)
+            pending = pending_deliveries(conn, now)
         delivered = failed = 0
         for delivery in pending:
+            error = ""
             try:
                 self._send(delivery)
-            except Exception as exc:  # any channel failure leaves the delivery pending for the next round
-                log.warning(
-                    "alert %s %s via %s failed: %s", delivery.alert.alert_id, delivery.transition, delivery.channel, exc
+            except Exception as exc:  # any channel failure leaves the delivery pending for a later round
+                error = f"{type(exc).__name__}: {exc}"
+            with conn.transaction():
+                outcome = record_delivery(
+                    conn,
+                    delivery,
+                    now=now,
+                    delivered=not error,
+                    error=error,
+                    retry_base_s=s.alert_retry_base_s,
+                    retry_max_s=s.alert_retry_max_s,
+                    failing_after=s.alert_failing_after,
                 )
-                with conn.transaction():
-                    record_delivery(conn, delivery, delivered_at=None, error=f"{type(exc).__name__}: {exc}")
-                failed += 1
-            else:
-                with conn.transaction():
-                    record_delivery(conn, delivery, delivered_at=utcnow())
+            if not error:
                 delivered += 1
+                continue
+            failed += 1
+            log.log(
+                logging.ERROR if outcome.became_failing else logging.WARNING,
+                "alert %s %s via %s failed (attempt %d%s): %s",
+                delivery.alert.alert_id,
+                delivery.transition,
+                delivery.channel,
+                outcome.attempt,
+                ", now counted as failing; retried until delivered" if outcome.became_failing else "",
+                error,
+            )
+        with conn.transaction():
+            self.failing = failing_deliveries(conn, s.alert_failing_after)
         return delivered, failed
 
     def _send(self, delivery: PendingDelivery) -> None:

@@ -8,10 +8,10 @@ records its outcome, so a crash between the two leaves the delivery pending, nev
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from rescheduler.alerts.decide import AlertDecision, OpenAlert
+from rescheduler.alerts.decide import AlertDecision, MaterialNeed, OpenAlert
 from shopfloor.db.pool import Connection
 from shopfloor.events import AlertKind, Audience
 
@@ -107,16 +107,18 @@ def _add_deliveries(conn: Connection, alert_id: str, transition: Transition, cha
         )
 
 
-def pending_deliveries(conn: Connection, max_attempts: int = 50) -> list[PendingDelivery]:
+def pending_deliveries(conn: Connection, now: datetime) -> list[PendingDelivery]:
+    """Deliveries not yet made whose next attempt is due. None is ever given up: a delivery is retried
+    until it succeeds, with a growing pause (see :func:`record_delivery`)."""
     rows = conn.execute(
         """
         SELECT a.alert_id, a.kind, a.audience, a.order_id, a.customer_id, a.due, a.projected, a.need, a.cause,
                a.clear_reason, d.transition, d.channel, d.attempt
         FROM alert_delivery d JOIN alert a USING (alert_id)
-        WHERE d.delivered_at IS NULL AND d.attempt < %s
+        WHERE d.delivered_at IS NULL AND d.next_attempt_at <= %s
         ORDER BY a.raised_at, a.alert_id, d.transition DESC, d.channel
         """,
-        (max_attempts,),
+        (now,),
     ).fetchall()
     return [
         PendingDelivery(
@@ -129,13 +131,87 @@ def pending_deliveries(conn: Connection, max_attempts: int = 50) -> list[Pending
     ]
 
 
+def retry_pause(attempt: int, base_s: float, max_s: float) -> timedelta:
+    """Pause after the ``attempt``-th failure (1-based): base, doubling, capped."""
+    return timedelta(seconds=min(max_s, base_s * 2 ** min(attempt - 1, 30)))
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOutcome:
+    attempt: int
+    # True when this failure made the delivery count as failing (it is then logged once, loudly).
+    became_failing: bool
+
+
 def record_delivery(
-    conn: Connection, delivery: PendingDelivery, *, delivered_at: datetime | None, error: str = ""
-) -> None:
+    conn: Connection,
+    delivery: PendingDelivery,
+    *,
+    now: datetime,
+    delivered: bool,
+    error: str = "",
+    retry_base_s: float = 5.0,
+    retry_max_s: float = 900.0,
+    failing_after: int = 5,
+) -> DeliveryOutcome:
+    """Record one attempt and update the alert's delivery state: ``delivered`` once every channel is,
+    ``failing`` while any channel has failed ``failing_after`` times or more, else ``pending``."""
+    attempt = delivery.attempt + 1
     conn.execute(
         """
-        UPDATE alert_delivery SET attempt = attempt + 1, delivered_at = %s, last_error = %s
+        UPDATE alert_delivery SET attempt = %s, delivered_at = %s, last_error = %s, next_attempt_at = %s
         WHERE alert_id = %s AND transition = %s AND channel = %s
         """,
-        (delivered_at, error[:1000], delivery.alert.alert_id, delivery.transition.value, delivery.channel.value),
+        (
+            attempt,
+            now if delivered else None,
+            "" if delivered else error[:1000],
+            now if delivered else now + retry_pause(attempt, retry_base_s, retry_max_s),
+            delivery.alert.alert_id,
+            delivery.transition.value,
+            delivery.channel.value,
+        ),
     )
+    conn.execute(
+        """
+        UPDATE alert a SET delivery_state = CASE
+            WHEN NOT EXISTS (SELECT 1 FROM alert_delivery d WHERE d.alert_id = a.alert_id AND d.delivered_at IS NULL)
+                THEN 'delivered'
+            WHEN EXISTS (SELECT 1 FROM alert_delivery d WHERE d.alert_id = a.alert_id AND d.delivered_at IS NULL
+                         AND d.attempt >= %s) THEN 'failing'
+            ELSE 'pending' END
+        WHERE a.alert_id = %s
+        """,
+        (failing_after, delivery.alert.alert_id),
+    )
+    return DeliveryOutcome(attempt, became_failing=not delivered and attempt == failing_after)
+
+
+def failing_deliveries(conn: Connection, failing_after: int) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM alert_delivery WHERE delivered_at IS NULL AND attempt >= %s", (failing_after,)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def material_baselines(conn: Connection) -> dict[str, datetime]:
+    """The need date purchasing knows, per work order."""
+    return {str(r[0]): r[1] for r in conn.execute("SELECT work_order_id, need FROM material_baseline").fetchall()}
+
+
+def store_material_baselines(
+    conn: Connection, baselines: dict[str, datetime], needs: list[MaterialNeed], plan_id: str
+) -> None:
+    """Keep the baselines of the work orders that still need material; forget the rest (started or gone)."""
+    order_of = {n.work_order_id: n.order_id for n in needs}
+    conn.execute("DELETE FROM material_baseline WHERE NOT (work_order_id = ANY(%s))", (list(order_of),))
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            INSERT INTO material_baseline (work_order_id, order_id, need, plan_id) VALUES (%s, %s, %s, %s)
+            ON CONFLICT (work_order_id) DO UPDATE SET need = EXCLUDED.need, plan_id = EXCLUDED.plan_id,
+                updated_at = now()
+            WHERE material_baseline.need IS DISTINCT FROM EXCLUDED.need
+            """,
+            [(wo, order_of[wo], need, plan_id) for wo, need in baselines.items() if wo in order_of],
+        )

@@ -23,5 +23,9 @@ PLAN_PUBLISH_FAILURES = Counter(
     "shopfloor_rescheduler_plan_publish_failures_total", "Failed attempts to publish schedule.published"
 )
 ALERT_DELIVERY_FAILURES = Counter("shopfloor_rescheduler_alert_delivery_failures_total", "Failed delivery attempts")
+ALERT_DELIVERIES_FAILING = Gauge(
+    "shopfloor_rescheduler_alert_deliveries_failing",
+    "Alert deliveries still undelivered after alert_failing_after attempts (retried until delivered)",
+)
 LATE_ORDERS = Gauge("shopfloor_rescheduler_late_orders", "Orders late in the current plan")
 PLAN_VERSION = Gauge("shopfloor_rescheduler_plan_version", "Version of the current plan")

@@ -36,8 +36,12 @@ def project_orders(
     view: PlantView,
     now: datetime,
     min_slip: timedelta,
+    clear_slip: timedelta | None = None,
 ) -> list[OrderProjection]:
-    """One projection per order: its last operation's end against its due date, with the cause if late."""
+    """One projection per order: its last operation's end against its due date, with the cause if late.
+
+    ``min_slip`` and ``clear_slip`` are the raise and clear thresholds of late alerts (see alerts.decide).
+    """
     by_order: dict[str, list[PlannedOp]] = defaultdict(list)
     for op in ops:
         wo = work_orders.get(op.work_order_id)
@@ -49,10 +53,12 @@ def project_orders(
         wos = [work_orders[op.work_order_id] for op in order_ops]
         due = min(wo.order_due for wo in wos)
         projected = max(op.end for op in order_ops)
-        projection = OrderProjection(order_id, wos[0].customer_id, due, projected, min_slip=min_slip)
+        projection = OrderProjection(
+            order_id, wos[0].customer_id, due, projected, min_slip=min_slip, clear_slip=clear_slip
+        )
         if projection.late:
             cause = late_cause(order_ops, ops, view, now, release)
-            projection = OrderProjection(order_id, wos[0].customer_id, due, projected, cause, min_slip)
+            projection = OrderProjection(order_id, wos[0].customer_id, due, projected, cause, min_slip, clear_slip)
         out.append(projection)
     return out
 

@@ -6,6 +6,7 @@ either the old plan with its alerts or the new one with its alerts.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,9 @@ class PlanHeader:
 
 
 def plan_id_for(site_id: str, version: int) -> str:
-    return f"{site_id}-v{version}"
+    """Readable and unique for ever: versions restart when the plan history is cleared, and the ids of
+    events and alerts derived from a plan id must not repeat then (consumers de-duplicate on them)."""
+    return f"{site_id}-v{version}-{uuid.uuid4().hex[:12]}"
 
 
 def write_plan(

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from rescheduler.alerts.decide import AlertDecision, OrderProjection, decide_late, decide_material
 from rescheduler.alerts.dispatch import channels_for
-from rescheduler.alerts.store import apply_decision, open_alerts
+from rescheduler.alerts.store import apply_decision, material_baselines, open_alerts, store_material_baselines
 from rescheduler.dispatch import best_rule_plan, repair
 from rescheduler.model import NoSolutionError, Solution, SolveParams, SolveStatus, solve
 from rescheduler.service.build import PlanInput, at, build_input, to_planned
@@ -60,8 +60,9 @@ class Replanner:
         solution = self._solve(plan_input)
         ops = to_planned(plan_input, solution.ops)
         view = plant_view(self.plant, plan_input, {m: st for m, (st, _) in snapshot.down.items()}, snapshot.bottlenecks)
-        min_slip = timedelta(hours=self.plant.rules.late_alert.min_slip_hours)
-        projections = project_orders(ops, plan_input.work_orders, view, now, min_slip)
+        late_rule = self.plant.rules.late_alert
+        min_slip, clear_slip = timedelta(hours=late_rule.min_slip_hours), timedelta(hours=late_rule.clear_hours)
+        projections = project_orders(ops, plan_input.work_orders, view, now, min_slip, clear_slip)
         previous_ops = list(snapshot.current.ops) if snapshot.current else []
         moves = plan_diff(previous_ops, ops)
         needs_before = material_needs(previous_ops, plan_input.work_orders)
@@ -80,7 +81,13 @@ class Replanner:
             plan_id, version = write_plan(conn, header, ops, projections, due, s.keep_plans)
             known = open_alerts(conn)
             late = decide_late(projections, known, plan_id)
-            material = decide_material(needs_before, needs_now, known, timedelta(hours=s.material_earlier_min_h))
+            # Work orders purchasing has no baseline for yet (e.g. plans made before baselines were kept)
+            # start from the previous plan's need.
+            baseline = {n.work_order_id: n.need for n in needs_before} | material_baselines(conn)
+            material, baselines = decide_material(
+                baseline, needs_now, known, timedelta(hours=s.material_earlier_min_h), plan_id
+            )
+            store_material_baselines(conn, baselines, needs_now, plan_id)
             decision = AlertDecision(late.raise_ + material.raise_, late.clear + material.clear)
             apply_decision(conn, decision, plan_id, now, channels_for(s))
             self._seq += 1

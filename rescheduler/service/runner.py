@@ -2,8 +2,10 @@
 
 Offsets are committed once the batch's state (machine states, bottlenecks) is in the database. A
 replan at start-up covers anything consumed before a crash, so no trigger is ever needed twice.
-Plan events and alerts are pending rows written with the plan; a delivery round (after each replan,
-every ``REDELIVER_EVERY_S`` and, for plan events, before each replan) sends what is still pending.
+Plan events and alerts are pending rows written with the plan. Plan events are published from the loop
+(after each replan, every ``REDELIVER_EVERY_S`` and before each replan); alerts are delivered by a
+worker thread of their own (``alerts/worker.py``), kicked after each replan, so webhook retries and slow
+SMTP servers never hold up consuming and replanning.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from rescheduler.alerts.dispatch import AlertDispatcher
+from rescheduler.alerts.worker import DeliveryWorker
 from rescheduler.service import metrics
 from rescheduler.service.debounce import Debouncer
 from rescheduler.service.http import HttpServer, make_app
@@ -87,9 +89,9 @@ class ReschedulerService:
             with (
                 connect(self.pg) as conn,
                 BatchConsumer(self.kafka, self.settings.consumer_group, TRIGGER_TOPICS) as consumer,
-                AlertDispatcher(self.settings, publish) as dispatcher,
+                DeliveryWorker(self.settings, self.pg, publish, on_round=_delivery_metrics) as deliveries,
             ):
-                self._replan(conn, "startup", publish, dispatcher)
+                self._replan(conn, "startup", publish, deliveries)
                 last_delivery = time.monotonic()
                 while not stop.is_set():
                     wait = self.debouncer.wait_s(time.monotonic())
@@ -102,10 +104,10 @@ class ReschedulerService:
                             metrics.TRIGGERS.inc()
                             self.debouncer.add(reason, time.monotonic())
                     if self.debouncer.due(time.monotonic()):
-                        self._replan(conn, ", ".join(self.debouncer.take()), publish, dispatcher)
+                        self._replan(conn, ", ".join(self.debouncer.take()), publish, deliveries)
                         last_delivery = time.monotonic()
                     elif time.monotonic() - last_delivery > REDELIVER_EVERY_S:
-                        self._deliver(conn, publish, dispatcher)
+                        self._publish_plans(conn, publish)
                         last_delivery = time.monotonic()
         finally:
             if http is not None:
@@ -116,7 +118,7 @@ class ReschedulerService:
             finally:
                 producer.close()  # stops its threads now, not whenever it is collected
 
-    def _replan(self, conn: Connection, trigger: str, publish: PublishEvent, dispatcher: AlertDispatcher) -> None:
+    def _replan(self, conn: Connection, trigger: str, publish: PublishEvent, deliveries: DeliveryWorker) -> None:
         # Events of earlier plans go first (oldest first), so the bus sees versions in order.
         self._publish_plans(conn, publish)
         started = time.perf_counter()
@@ -129,7 +131,8 @@ class ReschedulerService:
             conn.rollback()
             return
         self._after_plan(result, started)
-        self._deliver(conn, publish, dispatcher)
+        self._publish_plans(conn, publish)
+        deliveries.kick()
         self.plans_made += 1
         self.ready.set()
 
@@ -165,16 +168,11 @@ class ReschedulerService:
         if failed:
             metrics.PLAN_PUBLISH_FAILURES.inc(failed)
 
-    def _deliver(self, conn: Connection, publish: PublishEvent, dispatcher: AlertDispatcher) -> None:
-        self._publish_plans(conn, publish)
-        try:
-            _, failed = dispatcher.deliver_pending(conn)
-        except Exception:
-            log.exception("alert delivery round failed")
-            conn.rollback()
-            return
-        if failed:
-            metrics.ALERT_DELIVERY_FAILURES.inc(failed)
+
+def _delivery_metrics(_delivered: int, failed: int, failing: int) -> None:
+    if failed:
+        metrics.ALERT_DELIVERY_FAILURES.inc(failed)
+    metrics.ALERT_DELIVERIES_FAILING.set(failing)
 
 
 def serve(plant: Path, debounce_s: float, time_limit_s: float, http_port: int | None) -> None:

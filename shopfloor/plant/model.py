@@ -245,8 +245,23 @@ class Approval(Model):
 class LateAlert(Model):
     # An order projected to finish later than due by more than this raises an alert.
     min_slip_hours: NonNegative = 0.0
+    # An open late alert clears once the projected slip is at most this (a lower threshold, so an order
+    # near min_slip_hours is not alerted and cleared on alternate replans). Unset: half of min_slip_hours.
+    clear_slip_hours: NonNegative | None = None
     # Purchasing hears when material is needed this many days earlier than its lead time allows.
     material_warning_days: NonNegative = 0.0
+
+    @model_validator(mode="after")
+    def _clear_below_raise(self) -> LateAlert:
+        if self.clear_slip_hours is not None and self.clear_slip_hours > self.min_slip_hours:
+            raise ValueError(
+                f"clear_slip_hours ({self.clear_slip_hours}) must not exceed min_slip_hours ({self.min_slip_hours})"
+            )
+        return self
+
+    @property
+    def clear_hours(self) -> float:
+        return self.min_slip_hours / 2 if self.clear_slip_hours is None else self.clear_slip_hours
 
 
 class Rules(Model):

@@ -123,10 +123,50 @@ def test_failed_delivery_stays_pending_until_it_succeeds(
 
     with connect(pg_settings) as conn, AlertDispatcher(settings, publish) as dispatcher:
         replan(conn, settings, "p1", o1_slip_h=5)
-        assert dispatcher.deliver_pending(conn) == (1, 1)  # kafka went, e-mail failed
+        t0 = datetime.now(UTC)
+        assert dispatcher.deliver_pending(conn, now=t0) == (1, 1)  # kafka went, e-mail failed
         with smtp_server(port) as (_, mailbox):
-            assert dispatcher.deliver_pending(conn) == (1, 0)
-            assert dispatcher.deliver_pending(conn) == (0, 0)
+            # The failed e-mail waits out its pause (5 s after the first failure) before it is tried again.
+            assert dispatcher.deliver_pending(conn, now=t0 + timedelta(seconds=4)) == (0, 0)
+            assert dispatcher.deliver_pending(conn, now=t0 + timedelta(seconds=6)) == (1, 0)
+            assert dispatcher.deliver_pending(conn, now=t0 + timedelta(hours=1)) == (0, 0)
         attempts = conn.execute("SELECT channel, attempt, delivered_at IS NOT NULL FROM alert_delivery").fetchall()
+        state = conn.execute("SELECT delivery_state FROM alert").fetchall()
     assert len(mailbox.messages) == 1
     assert sorted(attempts) == [("email", 2, True), ("kafka", 1, True)]
+    assert state == [("delivered",)]
+
+
+def test_a_delivery_that_keeps_failing_is_visible_and_never_given_up(
+    pg_settings: PostgresSettings, kafka_settings: KafkaSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """60 failed attempts (the old code gave up silently at 50): the alert says failing, the count says so,
+    the log said so once as an error, and the e-mail still goes once the server is back."""
+    port = free_port()
+    settings = ReschedulerSettings(
+        smtp_host="127.0.0.1", smtp_port=port, smtp_to_sales=["sales@example.com"], alert_failing_after=5
+    )
+    producer = make_producer(kafka_settings)
+
+    def publish(event: AlertRaisedEvent | AlertClearedEvent) -> None:
+        produce_event(producer, event, kafka_settings)
+        flush(producer, 10.0)
+
+    with connect(pg_settings) as conn, AlertDispatcher(settings, publish) as dispatcher:
+        replan(conn, settings, "p1", o1_slip_h=5)
+        now = datetime.now(UTC)
+        states = []
+        for _ in range(60):
+            dispatcher.deliver_pending(conn, now=now)
+            states.append(conn.execute("SELECT delivery_state FROM alert").fetchone())
+            now += timedelta(seconds=settings.alert_retry_max_s + 1)
+        conn.commit()
+        assert states[3] == ("pending",) and states[4] == ("failing",) and states[-1] == ("failing",)
+        assert dispatcher.failing == 1
+        errors = [r for r in caplog.records if r.levelname == "ERROR" and "failing" in r.getMessage()]
+        assert len(errors) == 1
+        with smtp_server(port) as (_, mailbox):
+            assert dispatcher.deliver_pending(conn, now=now) == (1, 0)
+        assert dispatcher.failing == 0
+        assert conn.execute("SELECT delivery_state FROM alert").fetchone() == ("delivered",)
+    assert len(mailbox.messages) == 1

@@ -57,6 +57,10 @@ class WebhookInbox:
     rejected: int = 0
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # While set, every request waits for it to be cleared before it is answered (a receiver that hangs).
+    hold: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    waiting: int = 0  # requests being held right now
 
 
 @contextmanager
@@ -64,6 +68,10 @@ def webhook_server(inbox: WebhookInbox) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if inbox.hold.is_set():
+                inbox.waiting += 1
+                inbox.released.wait(60)
+                inbox.waiting -= 1
             with inbox.lock:
                 inbox.requests += 1
                 if inbox.requests <= inbox.fail_first:
