@@ -12,16 +12,12 @@ from typing import Final
 
 from shopfloor.deadletter import DeadLetter
 from shopfloor.events import MAX_EVENT_BYTES, EventBase, EventError, parse_event
+from shopfloor.headers import HEADER_EVENT_ID, HEADER_MQTT_TOPIC, HEADER_REASON, HEADER_SOURCE, HEADER_TYPE
 from shopfloor.topics import KafkaTopic, Route, TopicError, route
 
 TOPIC_REASON: Final = "topic"
 """``reason_kind`` of a message on a topic outside the namespace or where its type does not belong."""
 
-HEADER_TYPE: Final = "type"
-HEADER_SOURCE: Final = "source"
-HEADER_EVENT_ID: Final = "event_id"
-HEADER_REASON: Final = "reason_kind"
-HEADER_MQTT_TOPIC: Final = "mqtt_topic"
 
 # Dead letters keep at most this much of the original: a 10 MB debug dump must not become a 13 MB
 # Kafka record (the producer's limit is 1 MB); the first 64 KiB are plenty to see what it was.

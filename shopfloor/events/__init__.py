@@ -22,6 +22,7 @@ from shopfloor.events._base import (
     utcnow,
 )
 from shopfloor.events.machine import (
+    BREAKDOWN_STATES,
     MachineCounterEvent,
     MachineCounterPayload,
     MachineProcessEvent,
@@ -135,6 +136,25 @@ EVENT_CLASSES: Final[dict[str, type[EventBase]]] = {
 }
 """Event type name -> model class."""
 
+
+def event_type(cls: type[EventBase]) -> str:
+    """The ``type`` of an event class: ``event_type(MachineStateEvent) == "machine.state"``."""
+    return str(cls.model_fields["type"].default)
+
+
+def _types(*classes: type[EventBase]) -> frozenset[str]:
+    return frozenset(event_type(cls) for cls in classes)
+
+
+# Groups of event types, for everyone who filters or stores by type (never retype them elsewhere).
+EVENT_TYPES: Final = frozenset(EVENT_CLASSES)
+MACHINE_EVENT_TYPES: Final = _types(MachineStateEvent, MachineCounterEvent, MachineProcessEvent)
+MES_EVENT_TYPES: Final = _types(WoStartedEvent, WoReportedEvent, WoPausedEvent, WoResumedEvent, WoFinishedEvent)
+"""What operators report on a work order (``shopfloor.mes``, the ``mes_event`` table); not ``wo.released``."""
+ORDER_EVENT_TYPES: Final = _types(OrderCreatedEvent, OrderApprovedEvent, OrderChangedEvent, OrderCancelledEvent)
+BOTTLENECK_EVENT_TYPES: Final = _types(BottleneckDetectedEvent, BottleneckClearedEvent)
+NODE_EVENT_TYPES: Final = _types(NodeBirthEvent, NodeDeathEvent)
+
 MAX_EVENT_BYTES: Final = 64 * 1024
 """Largest serialized event accepted; a real event is well under 4 KiB."""
 
@@ -209,9 +229,16 @@ def serialize_event(event: EventBase) -> bytes:
 
 
 __all__ = [
+    "BOTTLENECK_EVENT_TYPES",
+    "BREAKDOWN_STATES",
     "EVENT_ADAPTER",
     "EVENT_CLASSES",
+    "EVENT_TYPES",
+    "MACHINE_EVENT_TYPES",
     "MAX_EVENT_BYTES",
+    "MES_EVENT_TYPES",
+    "NODE_EVENT_TYPES",
+    "ORDER_EVENT_TYPES",
     "SCHEMA_VERSION",
     "AlertClearedEvent",
     "AlertClearedPayload",
@@ -270,6 +297,7 @@ __all__ = [
     "WoResumedPayload",
     "WoStartedEvent",
     "WoStartedPayload",
+    "event_type",
     "new_event_id",
     "parse_event",
     "serialize_event",
