@@ -19,7 +19,7 @@ from pathlib import Path
 
 from psycopg import sql
 
-from shopfloor.db.partitions import apply_timescale_retention, drop_expired_partitions, ensure_partitions
+from shopfloor.db.partitions import PartitionReport, apply_timescale_retention, maintain_partitions
 from shopfloor.db.pool import Connection, connect
 from shopfloor.settings import PostgresSettings
 
@@ -126,12 +126,11 @@ def apply_migrations(conn: Connection, schema: str, migrations: list[Migration])
     return done
 
 
-def maintain(conn: Connection, settings: PostgresSettings) -> tuple[list[str], list[str]]:
-    """Partitions ahead and retention: (created, dropped) partitions. Run under :func:`migration_lock`."""
-    created = ensure_partitions(conn, settings.partitions_ahead_days)
-    dropped = drop_expired_partitions(conn, settings.raw_retention_days)
+def maintain(conn: Connection, settings: PostgresSettings) -> PartitionReport:
+    """DEFAULT partitions drained, partitions ahead, retention. Run under :func:`migration_lock`."""
+    report = maintain_partitions(conn, settings.partitions_ahead_days, settings.raw_retention_days)
     apply_timescale_retention(conn, settings.raw_retention_days)
-    return created, dropped
+    return report
 
 
 def migrate(settings: PostgresSettings, directory: Path = MIGRATIONS_DIR) -> list[int]:
