@@ -6,7 +6,8 @@
 3. A breakdown mid-plan on the largest book: a heading machine stops for some hours; replan with
    frozen started work, the previous plan as hint and the stability stage, beside a replan from scratch.
 
-Run: .venv/bin/python benchmarks/schedule.py [--benchmarks ../shared/benchmarks] [--workers 2] ...
+Run: .venv/bin/python benchmarks/schedule.py [--benchmarks DIR] [--workers 2] ...
+(DIR defaults to the instances shipped in rescheduler/instances/data/.)
 The last line printed is one JSON object with every figure.
 """
 
@@ -22,13 +23,12 @@ from rich.console import Console
 from rich.table import Table
 
 from rescheduler.dispatch import Rule, dispatch
-from rescheduler.instances import load
+from rescheduler.instances import DATA_DIR, load
 from rescheduler.instances.orderbook import generate
 from rescheduler.instances.scenario import breakdown
 from rescheduler.model import OnSolution, Problem, Solution, SolveParams, check, metrics, solve
 from rescheduler.model.solution import moved_ops
 
-REPO = Path(__file__).resolve().parents[1]
 # instance -> (format, time limit in seconds)
 INSTANCES: dict[str, tuple[str, float]] = {
     "ft06": ("jssp", 10),
@@ -233,7 +233,7 @@ def replan(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--benchmarks", type=Path, default=REPO / ".." / "shared" / "benchmarks")
+    parser.add_argument("--benchmarks", type=Path, default=DATA_DIR)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--classic-scale", type=float, default=1.0, help="multiply the classic time limits")
     parser.add_argument("--sizes", default="100,200,300,400")

@@ -36,6 +36,9 @@ as_root() {
     fi
 }
 
+# The exact versions the tests passed with; `bash infra/pin.sh` regenerates it.
+CONSTRAINTS="$ROOT/infra/constraints.txt"
+
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 # Debian packages: the servers of the local stack, the JDK and Maven for Kafka, Python's venv.
@@ -80,8 +83,15 @@ install_kafka_jars() {
     mv "$tmp" "$libs"
 }
 
-# The project's virtualenv with the package (editable) and its dev tools. Skipped when pyproject.toml
-# has not changed since the last successful install.
+# What the virtualenv was installed from: a change to either file reinstalls.
+venv_stamp() {
+    printf 'pyproject.toml %s\n' "$(sha256sum <"$ROOT/pyproject.toml" | cut -d' ' -f1)"
+    printf 'infra/constraints.txt %s\n' "$(sha256sum <"$CONSTRAINTS" | cut -d' ' -f1)"
+}
+
+# The project's virtualenv with the package (editable) and its dev tools, at the exact versions of
+# infra/constraints.txt (regenerate with `bash infra/pin.sh`). Skipped when neither pyproject.toml nor
+# the constraints changed since the last successful install.
 install_venv() {
     local venv="$ROOT/.venv" stamp want
     python3 -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 13)))' \
@@ -91,12 +101,13 @@ install_venv() {
         quietly "python3 -m venv" python3 -m venv "$venv"
     fi
     stamp="$venv/.shopfloor-installed"
-    want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+    want="$(venv_stamp)"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/shopfloor" ]; then
         return
     fi
-    log "pip install -e '.[dev]'"
-    quietly "pip install" "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[dev]"
+    log "pip install -c infra/constraints.txt -e '.[dev]'"
+    quietly "pip install" "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+        -c "$CONSTRAINTS" -e "$ROOT[dev]"
     echo "$want" >"$stamp"
 }
 
@@ -107,4 +118,7 @@ main() {
     log "ready"
 }
 
-main "$@"
+# Sourced (the unit tests call venv_stamp), it only defines the functions.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main "$@"
+fi

@@ -11,7 +11,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from shopfloor.events import EventBase
+from shopfloor.events import (
+    MES_EVENT_TYPES,
+    EventBase,
+    MachineCounterEvent,
+    MachineProcessEvent,
+    MachineStateEvent,
+    NodeBirthEvent,
+    NodeDeathEvent,
+    WoReleasedEvent,
+    event_type,
+)
 
 MQTT_ROOT: Final = "shopfloor/v1"
 
@@ -39,12 +49,12 @@ class MqttKind(StrEnum):
 
 # Event types allowed on each MQTT kind; anything else on that topic is dead-lettered.
 KIND_EVENT_TYPES: Final[dict[MqttKind, frozenset[str]]] = {
-    MqttKind.STATE: frozenset({"machine.state"}),
-    MqttKind.COUNTER: frozenset({"machine.counter"}),
-    MqttKind.PROCESS: frozenset({"machine.process"}),
-    MqttKind.WO: frozenset({"wo.started", "wo.reported", "wo.paused", "wo.resumed", "wo.finished"}),
-    MqttKind.BIRTH: frozenset({"node.birth"}),
-    MqttKind.DEATH: frozenset({"node.death"}),
+    MqttKind.STATE: frozenset({event_type(MachineStateEvent)}),
+    MqttKind.COUNTER: frozenset({event_type(MachineCounterEvent)}),
+    MqttKind.PROCESS: frozenset({event_type(MachineProcessEvent)}),
+    MqttKind.WO: MES_EVENT_TYPES,
+    MqttKind.BIRTH: frozenset({event_type(NodeBirthEvent)}),
+    MqttKind.DEATH: frozenset({event_type(NodeDeathEvent)}),
 }
 
 # Kafka topic of every event type, by the prefix before the dot.
@@ -58,7 +68,7 @@ _TOPIC_BY_PREFIX: Final[dict[str, KafkaTopic]] = {
     "alert": KafkaTopic.ALERTS,
 }
 # Work-order releases come from the order hub and are keyed by order, so they ride with the orders.
-_TOPIC_BY_TYPE: Final[dict[str, KafkaTopic]] = {"wo.released": KafkaTopic.ORDERS}
+_TOPIC_BY_TYPE: Final[dict[str, KafkaTopic]] = {event_type(WoReleasedEvent): KafkaTopic.ORDERS}
 
 
 class TopicError(ValueError):

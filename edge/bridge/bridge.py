@@ -39,8 +39,9 @@ from edge.bridge.metrics import BridgeMetrics
 from edge.bridge.readahead import ReadAheadClient
 from edge.bridge.routing import Forward, Headers, Reject, dead_letter, dead_letter_headers, decide
 from edge.mqtt_login import login
+from shopfloor.events.boundary import EventValidator
 from shopfloor.kafka.producer import make_producer
-from shopfloor.settings import KafkaSettings, MqttSettings
+from shopfloor.settings import EventSettings, KafkaSettings, MqttSettings
 from shopfloor.topics import KafkaTopic, topic_name
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class Bridge:
         self._deadletter_topic = self._topics[KafkaTopic.DEADLETTER]
         overrides = {**producer_overrides(kafka_settings, config), "error_cb": self._on_kafka_error}
         self._producer = make_producer(kafka_settings, **overrides)
+        self._parse = EventValidator.from_settings(EventSettings()).parse  # future_ts, units per plant
         self._closing = False
         self._last_seen = 0.0  # while closing: when the broker last sent us something
         self._intake = threading.Lock()  # held while a message is handled; uncontended except at stop
@@ -228,7 +230,7 @@ class Bridge:
         received = time.perf_counter()
         self.metrics.taken += 1
         topic, payload = msg.topic, msg.payload
-        decision = decide(topic, payload)
+        decision = decide(topic, payload, self._parse)
         if isinstance(decision, Forward):
             kafka_topic = self._topics[decision.topic]
             delivered = partial(

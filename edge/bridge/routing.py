@@ -6,22 +6,19 @@ No I/O here, so every branch is unit-tested without servers. The hot path is :fu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
 from shopfloor.deadletter import DeadLetter
-from shopfloor.events import MAX_EVENT_BYTES, EventBase, EventError, parse_event
+from shopfloor.events import MAX_EVENT_BYTES, Event, EventBase, EventError, parse_event
+from shopfloor.headers import HEADER_EVENT_ID, HEADER_MQTT_TOPIC, HEADER_REASON, HEADER_SOURCE, HEADER_TYPE
 from shopfloor.topics import KafkaTopic, Route, TopicError, route
 
 TOPIC_REASON: Final = "topic"
 """``reason_kind`` of a message on a topic outside the namespace or where its type does not belong."""
 
-HEADER_TYPE: Final = "type"
-HEADER_SOURCE: Final = "source"
-HEADER_EVENT_ID: Final = "event_id"
-HEADER_REASON: Final = "reason_kind"
-HEADER_MQTT_TOPIC: Final = "mqtt_topic"
 
 # Dead letters keep at most this much of the original: a 10 MB debug dump must not become a 13 MB
 # Kafka record (the producer's limit is 1 MB); the first 64 KiB are plenty to see what it was.
@@ -67,10 +64,11 @@ def _route(mqtt_topic: str, event: EventBase) -> Route:
     return cached
 
 
-def decide(mqtt_topic: str, payload: bytes) -> Forward | Reject:
-    """Parse and route one MQTT message; never raises for bad input."""
+def decide(mqtt_topic: str, payload: bytes, parse: Callable[[bytes], Event] = parse_event) -> Forward | Reject:
+    """Parse (``parse``: the core's EventValidator.parse in the bridge) and route one MQTT message; never
+    raises for bad input."""
     try:
-        event = parse_event(payload)
+        event = parse(payload)
         target = _route(mqtt_topic, event)
     except EventError as exc:
         return Reject(exc.kind.value, exc.field, exc.reason)

@@ -1,4 +1,4 @@
-"""Parsers for the classic benchmark formats (see ../shared/benchmarks/README.md).
+"""Parsers for the classic benchmark formats (described in `data/README.md`, shipped beside them).
 
 - jssp, OR-Library: `#` comment lines; `<jobs> <machines>`; one line per job of `<machine> <duration>`
   pairs in operation order, machines numbered from 0.

@@ -14,9 +14,7 @@ from psycopg import pq
 
 from rescheduler.service.plan import PlannedOp
 from shopfloor.db.pool import Connection
-
-# Machine states that take a machine out of production until it is repaired.
-BREAKDOWN_STATES = frozenset({"FAULT", "MAINTENANCE", "OFFLINE"})
+from shopfloor.events import BREAKDOWN_STATES
 
 
 @dataclass(frozen=True, slots=True)

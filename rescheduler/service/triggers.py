@@ -14,47 +14,34 @@ from typing import Final
 
 from confluent_kafka import Message
 
-from rescheduler.service.snapshot import BREAKDOWN_STATES
 from shopfloor.db.pool import Connection
 from shopfloor.events import (
+    BOTTLENECK_EVENT_TYPES,
+    BREAKDOWN_STATES,
+    ORDER_EVENT_TYPES,
     BottleneckClearedEvent,
     BottleneckDetectedEvent,
     EventError,
     MachineStateEvent,
+    WoReleasedEvent,
+    event_type,
     parse_event,
 )
+from shopfloor.headers import HEADER_TYPE, header_value
 
 log = logging.getLogger(__name__)
 
 # Telemetry is mostly counters and process values: the type header lets us skip them unparsed.
 WANTED_TYPES: Final = frozenset(
-    {
-        "machine.state",
-        "bottleneck.detected",
-        "bottleneck.cleared",
-        "order.created",
-        "order.approved",
-        "order.changed",
-        "order.cancelled",
-        "wo.released",
-    }
+    {event_type(MachineStateEvent), *BOTTLENECK_EVENT_TYPES, *ORDER_EVENT_TYPES, event_type(WoReleasedEvent)}
 )
-
-
-def _type_header(message: Message) -> str | None:
-    headers = message.headers() or []
-    pairs = headers.items() if isinstance(headers, dict) else headers
-    for name, value in pairs:
-        if name == "type" and value is not None:
-            return value.decode() if isinstance(value, bytes) else str(value)
-    return None
 
 
 def record_batch(conn: Connection, batch: Sequence[Message]) -> list[str]:
     """Store the state the batch carries (inside the caller's transaction); returns the replan reasons."""
     reasons: list[str] = []
     for message in batch:
-        kind = _type_header(message)
+        kind = header_value(message.headers(), HEADER_TYPE)
         if kind is not None and kind not in WANTED_TYPES:
             continue
         try:

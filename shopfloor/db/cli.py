@@ -35,8 +35,19 @@ def status() -> None:
 
 @app.command()
 def maintain() -> None:
-    """Create daily partitions ahead and drop raw partitions older than the retention."""
+    """Drain DEFAULT partitions into their days, create daily partitions ahead, apply the retention.
+
+    Exits 1 when a table failed (the others were maintained)."""
     settings = PostgresSettings()
     with connect(settings, autocommit=True) as conn, migrations.migration_lock(conn, settings.db_schema):
-        created, dropped = migrations.maintain(conn, settings)
-    _console.print(f"created {len(created)} partitions, dropped {len(dropped)}: {', '.join(dropped) or '-'}")
+        report = migrations.maintain(conn, settings)
+    dropped = report.dropped
+    _console.print(f"created {len(report.created)} partitions, dropped {len(dropped)}: {', '.join(dropped) or '-'}")
+    for table, rows in sorted(report.moved.items()):
+        _console.print(f"{table}: moved {rows} rows out of the DEFAULT partition into their days")
+    for table, rows in sorted(report.expired.items()):
+        _console.print(f"{table}: deleted {rows} rows older than the retention from the DEFAULT partition")
+    for table, error in sorted(report.failed.items()):
+        _console.print(f"[red]{table}: FAILED[/red] {error}")
+    if report.failed:
+        raise typer.Exit(1)

@@ -19,17 +19,23 @@ from shopfloor.db.raw import MES_EVENT, WoEvent, mes_event_row
 from shopfloor.events import (
     OrderCancelledPayload,
     OrderPayload,
+    WoFinishedEvent,
+    WoPausedEvent,
     WoReleasedPayload,
+    WoReportedEvent,
+    WoResumedEvent,
+    WoStartedEvent,
+    event_type,
 )
 
 OperationStatus = Literal["pending", "started", "paused", "done"]
 
 _STATUS_AFTER: dict[str, OperationStatus] = {
-    "wo.started": "started",
-    "wo.reported": "started",
-    "wo.paused": "paused",
-    "wo.resumed": "started",
-    "wo.finished": "done",
+    event_type(WoStartedEvent): "started",
+    event_type(WoReportedEvent): "started",
+    event_type(WoPausedEvent): "paused",
+    event_type(WoResumedEvent): "started",
+    event_type(WoFinishedEvent): "done",
 }
 
 

@@ -7,12 +7,14 @@ dead-letter topic, so its ``kind`` is a small stable vocabulary.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
 from pydantic import Field, TypeAdapter, ValidationError
 
 from shopfloor.events._base import (
+    ISO_DATETIME_ERROR,
     SCHEMA_VERSION,
     EventBase,
     Ident,
@@ -22,6 +24,7 @@ from shopfloor.events._base import (
     utcnow,
 )
 from shopfloor.events.machine import (
+    BREAKDOWN_STATES,
     MachineCounterEvent,
     MachineCounterPayload,
     MachineProcessEvent,
@@ -135,6 +138,25 @@ EVENT_CLASSES: Final[dict[str, type[EventBase]]] = {
 }
 """Event type name -> model class."""
 
+
+def event_type(cls: type[EventBase]) -> str:
+    """The ``type`` of an event class: ``event_type(MachineStateEvent) == "machine.state"``."""
+    return str(cls.model_fields["type"].default)
+
+
+def _types(*classes: type[EventBase]) -> frozenset[str]:
+    return frozenset(event_type(cls) for cls in classes)
+
+
+# Groups of event types, for everyone who filters or stores by type (never retype them elsewhere).
+EVENT_TYPES: Final = frozenset(EVENT_CLASSES)
+MACHINE_EVENT_TYPES: Final = _types(MachineStateEvent, MachineCounterEvent, MachineProcessEvent)
+MES_EVENT_TYPES: Final = _types(WoStartedEvent, WoReportedEvent, WoPausedEvent, WoResumedEvent, WoFinishedEvent)
+"""What operators report on a work order (``shopfloor.mes``, the ``mes_event`` table); not ``wo.released``."""
+ORDER_EVENT_TYPES: Final = _types(OrderCreatedEvent, OrderApprovedEvent, OrderChangedEvent, OrderCancelledEvent)
+BOTTLENECK_EVENT_TYPES: Final = _types(BottleneckDetectedEvent, BottleneckClearedEvent)
+NODE_EVENT_TYPES: Final = _types(NodeBirthEvent, NodeDeathEvent)
+
 MAX_EVENT_BYTES: Final = 64 * 1024
 """Largest serialized event accepted; a real event is well under 4 KiB."""
 
@@ -147,6 +169,13 @@ class ErrorKind(StrEnum):
     UNKNOWN_TYPE = "unknown_type"
     MISSING_FIELD = "missing_field"
     NAIVE_DATETIME = "naive_datetime"
+    # A time that is not an ISO-8601 string (epoch numbers, "1700000000", a bare date).
+    NOT_ISO_DATETIME = "not_iso_datetime"
+    # An event time further ahead of the receiver's clock than the allowed skew.
+    FUTURE_TS = "future_ts"
+    # A value of the wrong JSON type: "7" for a number, "yes" for a boolean (nothing is coerced).
+    WRONG_TYPE = "wrong_type"
+    # A unit that is not one of Unit, or not the unit the plant model declares for that quantity.
     WRONG_UNIT = "wrong_unit"
     INVALID = "invalid"
 
@@ -172,9 +201,19 @@ def _classify(error: Any) -> ErrorKind:
         return ErrorKind.MISSING_FIELD
     if kind == "timezone_aware":
         return ErrorKind.NAIVE_DATETIME
+    if kind == ISO_DATETIME_ERROR:
+        return ErrorKind.NOT_ISO_DATETIME
     if kind == "enum" and loc and loc[-1] == "unit":
         return ErrorKind.WRONG_UNIT
+    if kind in _WRONG_TYPE_ERRORS and loc:  # a message that is not an object at all stays "invalid"
+        return ErrorKind.WRONG_TYPE
     return ErrorKind.INVALID
+
+
+# What strict mode reports when a JSON value has the wrong type (lax mode would have converted it).
+_WRONG_TYPE_ERRORS: Final = frozenset(
+    {"int_type", "float_type", "bool_type", "string_type", "list_type", "dict_type", "model_type", "decimal_type"}
+)
 
 
 def _field_path(error: Any) -> str:
@@ -187,13 +226,24 @@ def _field_path(error: Any) -> str:
     return ".".join(loc)
 
 
-def parse_event(raw: bytes | str, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
-    """Parse one JSON message into an event, or raise :class:`EventError` with field and reason."""
+def parse_event(
+    raw: bytes | str,
+    *,
+    max_bytes: int = MAX_EVENT_BYTES,
+    max_future_skew: timedelta | None = None,
+    now: datetime | None = None,
+) -> Event:
+    """Parse one JSON message into an event, or raise :class:`EventError` with field and reason.
+
+    Strict: JSON values are never coerced (``"7"`` is not a number, ``"yes"`` not a boolean) and times
+    are ISO-8601 strings with an offset. With ``max_future_skew``, an event time more than that ahead of
+    ``now`` (default: the clock) is refused as ``future_ts`` (the receiver's clock-skew allowance).
+    """
     size = len(raw.encode() if isinstance(raw, str) else raw)
     if size > max_bytes:
         raise EventError(ErrorKind.OVERSIZED, "", f"message of {size} bytes exceeds the limit of {max_bytes}")
     try:
-        return EVENT_ADAPTER.validate_json(raw)
+        event = EVENT_ADAPTER.validate_json(raw, strict=True)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         kind = _classify(first)
@@ -202,6 +252,21 @@ def parse_event(raw: bytes | str, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
         if kind is ErrorKind.UNKNOWN_TYPE:
             reason = f"unknown event type {first.get('ctx', {}).get('tag')!r}"
         raise EventError(kind, field, reason) from None
+    if max_future_skew is not None:
+        check_not_future(event, now if now is not None else utcnow(), max_future_skew)
+    return event
+
+
+def check_not_future(event: EventBase, now: datetime, max_future_skew: timedelta) -> None:
+    """Raise ``future_ts`` when the event time is more than ``max_future_skew`` ahead of ``now``."""
+    ahead = event.ts - now
+    if ahead > max_future_skew:
+        raise EventError(
+            ErrorKind.FUTURE_TS,
+            "ts",
+            f"event time {event.ts.isoformat()} is {ahead.total_seconds():.0f} s ahead of the receiver's clock "
+            f"(allowed skew {max_future_skew.total_seconds():.0f} s)",
+        )
 
 
 def serialize_event(event: EventBase) -> bytes:
@@ -209,9 +274,16 @@ def serialize_event(event: EventBase) -> bytes:
 
 
 __all__ = [
+    "BOTTLENECK_EVENT_TYPES",
+    "BREAKDOWN_STATES",
     "EVENT_ADAPTER",
     "EVENT_CLASSES",
+    "EVENT_TYPES",
+    "MACHINE_EVENT_TYPES",
     "MAX_EVENT_BYTES",
+    "MES_EVENT_TYPES",
+    "NODE_EVENT_TYPES",
+    "ORDER_EVENT_TYPES",
     "SCHEMA_VERSION",
     "AlertClearedEvent",
     "AlertClearedPayload",
@@ -270,6 +342,8 @@ __all__ = [
     "WoResumedPayload",
     "WoStartedEvent",
     "WoStartedPayload",
+    "check_not_future",
+    "event_type",
     "new_event_id",
     "parse_event",
     "serialize_event",

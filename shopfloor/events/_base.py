@@ -7,11 +7,13 @@ consumers can see gaps; ``ts`` is the event time and must be timezone-aware (sto
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 SCHEMA_VERSION = 1
 
@@ -24,8 +26,33 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
-"""A timezone-aware datetime, normalised to UTC. Naive datetimes are rejected."""
+# ISO-8601 date and time (seconds and fraction optional), e.g. 2026-11-25T07:52:51.25Z or ...+08:00.
+# The offset is optional here only so that a naive time gets pydantic's own "timezone" error.
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)?")
+ISO_DATETIME_ERROR = "iso_datetime"
+
+
+def _iso_string(value: Any) -> Any:
+    """On the wire a time is an ISO-8601 string: pydantic alone would also take 0 (1970) or "1700000000".
+
+    The string is parsed here (strict validation takes no strings for datetimes after a validator)."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATETIME.fullmatch(value):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass  # e.g. month 13: reported below
+    raise PydanticCustomError(
+        ISO_DATETIME_ERROR,
+        "must be an ISO-8601 date and time with an offset, e.g. 2026-11-25T07:52:51Z, not {value}",
+        {"value": repr(value)[:40]},
+    )
+
+
+UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_string), AfterValidator(_to_utc)]
+"""A timezone-aware datetime, normalised to UTC: a ``datetime`` in Python, an ISO-8601 string with an
+offset in JSON. Naive datetimes, numbers and numeric strings (epoch seconds) are rejected."""
 
 Count = Annotated[int, Field(ge=0)]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Final, Literal
 
 from pydantic import AfterValidator, Field
 
@@ -19,6 +19,10 @@ class MachineState(StrEnum):
     MAINTENANCE = "MAINTENANCE"
     FAULT = "FAULT"
     OFFLINE = "OFFLINE"
+
+
+BREAKDOWN_STATES: Final = frozenset({MachineState.FAULT, MachineState.MAINTENANCE, MachineState.OFFLINE})
+"""States that take a machine out of production until it is repaired (the rescheduler plans around them)."""
 
 
 class Unit(StrEnum):

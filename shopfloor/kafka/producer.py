@@ -13,6 +13,7 @@ from typing import Any
 from confluent_kafka import KafkaError, Message, Producer
 
 from shopfloor.events import EventBase
+from shopfloor.headers import event_headers
 from shopfloor.settings import KafkaSettings
 from shopfloor.topics import route_event, topic_name
 
@@ -79,7 +80,7 @@ def produce_event(
                 topic,
                 value=value,
                 key=route.key.encode(),
-                headers=[("type", str(getattr(event, "type")).encode())],  # noqa: B009
+                headers=event_headers(event),
                 on_delivery=callback,
             )
             break

@@ -36,8 +36,8 @@ from shopfloor.stack.process import (
 
 # As root, mosquitto drops privileges to this user; its directory and files must be its own.
 MOSQUITTO_USER: Final = "mosquitto"
-# Defaults measured in DESIGN.md: 1000 queued messages silently drops QoS 1 traffic for a slow
-# persistent subscriber; 100 in flight keeps throughput; 1 MB bounds a malformed or hostile publish.
+# Measured defaults (docs/operations.md, "Sizing"): 1000 queued messages silently drops QoS 1 traffic
+# for a slow persistent subscriber; 100 in flight keeps throughput; 1 MB bounds a hostile publish.
 MAX_QUEUED_MESSAGES: Final = 1_000_000
 MAX_INFLIGHT_MESSAGES: Final = 100
 MAX_PACKET_SIZE: Final = 1_048_576

@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from shopfloor.db.migrate import MIGRATIONS_DIR, MigrationError, discover, migrate, status
+from shopfloor.db.migrate import MIGRATIONS_DIR, REVISED_CHECKSUMS, MigrationError, discover, migrate, status
 from shopfloor.db.pool import Connection, connect
 from shopfloor.settings import PostgresSettings
 from tests.fixtures.db import drop_schema
@@ -82,6 +82,18 @@ def test_changed_applied_migration_is_refused(pg_settings: PostgresSettings, tmp
         migrate(pg_settings, tmp_path)
     with connect(pg_settings) as conn:
         assert conn.execute("SELECT to_regclass('sneaky')").fetchone() == (None,)
+
+
+def test_a_database_that_applied_a_revised_migration_as_it_was_stays_valid(pg_settings: PostgresSettings) -> None:
+    # 003 was corrected in place (compression moved to 005): its earlier checksum is accepted, no other.
+    (earlier,) = REVISED_CHECKSUMS[3]
+    with connect(pg_settings, autocommit=True) as conn:
+        conn.execute("UPDATE schema_migrations SET checksum = %s WHERE version = 3", (earlier,))
+    assert migrate(pg_settings) == []
+    with connect(pg_settings, autocommit=True) as conn:
+        conn.execute("UPDATE schema_migrations SET checksum = %s WHERE version = 3", ("0" * 64,))
+    with pytest.raises(MigrationError, match="003_aggregates was changed"):
+        migrate(pg_settings)
 
 
 def test_new_numbered_file_is_applied_and_a_failing_one_rolls_back(

@@ -1,4 +1,6 @@
-"""Plain-PostgreSQL time tables: daily partitions ahead, a default partition for the rest, retention."""
+"""Time tables on either path. Plain PostgreSQL: daily partitions ahead, a default partition for the rest,
+retention by dropping partitions. TimescaleDB: daily chunks made on demand, retention by policy. Each test
+reads which path the database uses (``shopfloor.db.time_path``) and asserts what is true there."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from shopfloor.db import time_path
 from shopfloor.db.partitions import drop_expired_partitions, ensure_partitions, existing_partitions, partition_name
 from shopfloor.db.pool import Connection
 from shopfloor.settings import PostgresSettings
@@ -23,27 +26,53 @@ def insert_state(conn: Connection, ts: datetime, machine_id: str = "H2") -> str:
     ).fetchone()
     conn.commit()
     assert row is not None
-    return str(row[0])
+    return str(row[0]).rsplit(".", 1)[-1]  # a chunk's name comes schema-qualified
+
+
+def is_chunk(name: str) -> bool:
+    return name.startswith("_hyper_") and name.endswith("_chunk")
+
+
+def retention_policies(conn: Connection) -> dict[str, str]:
+    """TimescaleDB: hypertable -> drop_after of its retention policy, in the current schema."""
+    rows = conn.execute(
+        "SELECT hypertable_name, config->>'drop_after' FROM timescaledb_information.jobs "
+        "WHERE proc_name = 'policy_retention' AND hypertable_schema = current_schema()"
+    ).fetchall()
+    return {str(table): str(after) for table, after in rows}
 
 
 def test_migrate_creates_partitions_ahead_and_tomorrows_rows_land_in_tomorrows(
     db_conn: Connection, pg_settings: PostgresSettings
 ) -> None:
     today = datetime.now(UTC).date()
+    tomorrow_noon = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=12)
+    if time_path(db_conn) == "hypertable":
+        # Chunks are made when rows arrive, one per day: nothing to create ahead.
+        tomorrow, day_after = (
+            insert_state(db_conn, tomorrow_noon),
+            insert_state(db_conn, tomorrow_noon + timedelta(days=1)),
+        )
+        assert is_chunk(tomorrow) and is_chunk(day_after) and tomorrow != day_after
+        assert "machine_state_default" not in existing_partitions(db_conn, "machine_state")
+        return
     have = existing_partitions(db_conn, "machine_state")
     for offset in range(pg_settings.partitions_ahead_days + 1):
         assert partition_name("machine_state", today + timedelta(days=offset)) in have
     assert "machine_state_default" in have
 
-    tomorrow_noon = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=12)
     assert insert_state(db_conn, tomorrow_noon) == partition_name("machine_state", today + timedelta(days=1))
     day_after = tomorrow_noon + timedelta(days=1)
     assert insert_state(db_conn, day_after) == partition_name("machine_state", today + timedelta(days=2))
 
 
 def test_row_far_in_the_future_lands_in_the_default_partition(db_conn: Connection) -> None:
-    assert insert_state(db_conn, datetime(2100, 1, 1, tzinfo=UTC)) == "machine_state_default"
-    assert insert_state(db_conn, datetime(1999, 12, 31, 23, 59, tzinfo=UTC)) == "machine_state_default"
+    far, old = datetime(2100, 1, 1, tzinfo=UTC), datetime(1999, 12, 31, 23, 59, tzinfo=UTC)
+    if time_path(db_conn) == "hypertable":
+        assert is_chunk(insert_state(db_conn, far)) and is_chunk(insert_state(db_conn, old))
+        return
+    assert insert_state(db_conn, far) == "machine_state_default"
+    assert insert_state(db_conn, old) == "machine_state_default"
 
 
 def test_creating_a_day_moves_its_rows_out_of_the_default_partition(db_conn: Connection) -> None:
@@ -55,6 +84,11 @@ def test_creating_a_day_moves_its_rows_out_of_the_default_partition(db_conn: Con
     created = ensure_partitions(db_conn, 0, today=far_day)
     db_conn.commit()
 
+    if time_path(db_conn) == "hypertable":
+        assert created == []  # hypertables are not partitioned by us
+        rows = db_conn.execute("SELECT tableoid::regclass::text FROM machine_state WHERE ts >= '2100-01-01'").fetchall()
+        assert len(rows) == 2 and all(is_chunk(str(name).rsplit(".", 1)[-1]) for (name,) in rows)
+        return
     assert partition_name("machine_state", far_day) in created
     rows = db_conn.execute(
         "SELECT tableoid::regclass::text, ts FROM machine_state WHERE ts >= '2100-01-01' ORDER BY ts"
@@ -78,6 +112,12 @@ def test_retention_drops_old_raw_partitions_and_keeps_aggregates(db_conn: Connec
     dropped = drop_expired_partitions(db_conn, retention_days=90)
     db_conn.commit()
 
+    if time_path(db_conn) == "hypertable":
+        # Retention is TimescaleDB's policy on raw tables (set by migrate), never on aggregates.
+        assert dropped == []
+        policies = retention_policies(db_conn)
+        assert set(policies) == {"machine_state", "machine_counter", "machine_process", "mes_event"}
+        return
     assert partition_name("machine_state", old_day) in dropped
     assert partition_name("machine_utilization_1m", old_day) not in dropped
     assert partition_name("machine_utilization_1m", old_day) in existing_partitions(db_conn, "machine_utilization_1m")

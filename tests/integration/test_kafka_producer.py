@@ -16,6 +16,7 @@ from shopfloor.events import (
     new_event_id,
     parse_event,
 )
+from shopfloor.headers import HEADER_EVENT_ID, header_value
 from shopfloor.kafka.consumer import BatchConsumer
 from shopfloor.kafka.producer import DeliveryError, flush, make_producer, produce_event
 from shopfloor.settings import KafkaSettings
@@ -65,7 +66,12 @@ def test_produced_events_arrive_intact_on_their_topic_and_key(kafka_settings: Ka
     assert parse_event(mes.value() or b"") == report
     assert telemetry.key() == b"H2"
     assert mes.key() == b"WO-1"
-    assert telemetry.headers() == [("type", b"machine.state")]
+    assert telemetry.headers() == [
+        ("type", b"machine.state"),
+        ("source", b"gw-1"),
+        ("event_id", str(state.event_id).encode()),
+    ]
+    assert header_value(mes.headers(), HEADER_EVENT_ID) == str(report.event_id)
 
 
 def test_same_key_keeps_order_within_its_partition(kafka_settings: KafkaSettings) -> None:

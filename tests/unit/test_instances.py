@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from rescheduler.instances import load, parse_fjsp, parse_jssp
+from rescheduler.instances import DATA_DIR, load, parse_fjsp, parse_jssp
 from rescheduler.instances.orderbook import BOTTLENECK, generate, machines_of
 from rescheduler.instances.orlib import InstanceFormatError
 from rescheduler.model import Job
 
 pytestmark = pytest.mark.unit
 
-BENCHMARKS = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks"
+BENCHMARKS = DATA_DIR
 
 
 def test_ft06_is_six_jobs_on_six_machines() -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from rescheduler.dispatch import Rule, best_rule_plan, dispatch
-from rescheduler.instances import load
+from rescheduler.instances import DATA_DIR, load
 from rescheduler.instances.orderbook import generate
 from rescheduler.instances.scenario import breakdown
 from rescheduler.model import (
@@ -27,7 +25,7 @@ from rescheduler.model.solution import moved_ops
 
 pytestmark = pytest.mark.unit
 
-BENCHMARKS = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks"
+BENCHMARKS = DATA_DIR
 MAKESPAN = SolveParams(objective="makespan", time_limit_s=20)
 
 

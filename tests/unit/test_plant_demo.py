@@ -1,4 +1,4 @@
-"""The demo plant loads, has the shape DESIGN.md describes, and its lookups answer consistently."""
+"""The demo plant loads, has the shape docs/architecture.md describes, and its lookups answer consistently."""
 
 from __future__ import annotations
 

@@ -9,10 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from rescheduler.cli import app
+from rescheduler.instances import DATA_DIR
 
 pytestmark = pytest.mark.unit
 
-BENCHMARKS = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks"
+BENCHMARKS = DATA_DIR
 
 
 def test_solve_prints_one_json_object_with_the_contract_fields() -> None:

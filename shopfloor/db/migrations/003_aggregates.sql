@@ -69,16 +69,7 @@ BEGIN
         PERFORM public.add_continuous_aggregate_policy('machine_utilization_1h',
             start_offset => interval '3 days', end_offset => interval '1 hour',
             schedule_interval => interval '15 minutes');
-        -- Compress raw data after a week, segmented by machine (queries filter on it).
-        ALTER TABLE machine_state SET (timescaledb.compress, timescaledb.compress_segmentby = 'machine_id',
-                                       timescaledb.compress_orderby = 'ts DESC');
-        ALTER TABLE machine_counter SET (timescaledb.compress, timescaledb.compress_segmentby = 'machine_id',
-                                         timescaledb.compress_orderby = 'ts DESC');
-        ALTER TABLE machine_process SET (timescaledb.compress,
-                                         timescaledb.compress_segmentby = 'machine_id, name',
-                                         timescaledb.compress_orderby = 'ts DESC');
-        PERFORM public.add_compression_policy(t::regclass, interval '7 days', if_not_exists => true)
-        FROM unnest(ARRAY['machine_state', 'machine_counter', 'machine_process']) AS t;
+        -- Compression of the raw tables: migration 005 (its settings are chosen there, and why).
     ELSE
         EXECUTE format(
             'CREATE VIEW machine_utilization_1h AS '
