@@ -5,8 +5,9 @@ Threads, and who does what:
   buffer, see ``frames.py``): parse, route, ``produce()`` (non-blocking), and every millisecond serves
   whatever Kafka delivery reports are ready (``poll(0)``).
 - our poll thread serves delivery reports only while the network thread is idle (see ``_serve``).
-- delivery callbacks collect the MQTT acks; after each poll :class:`~edge.bridge.acks.AckBatcher` queues
-  them on paho's outgoing queue as one write. Queuing never waits on the network thread, so nothing
+- each QoS 1 message takes its place in the PUBACK order when read; delivery callbacks mark it done;
+  after each poll :class:`~edge.bridge.acks.AckBatcher` queues the PUBACKs that may go (in receive order,
+  MQTT-4.6.0-2) on paho's outgoing queue as one write. Queuing never waits on the network thread, so nothing
   deadlocks; acks of an earlier connection are dropped (see ``acks.py``).
 
 Nothing is lost: a message is acknowledged only after Kafka (acks=all, idempotent) confirmed it or its
@@ -32,7 +33,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from edge.bridge.acks import AckBatcher
+from edge.bridge.acks import AckBatcher, AckSlot
 from edge.bridge.config import BridgeConfig
 from edge.bridge.frames import Publish
 from edge.bridge.metrics import BridgeMetrics
@@ -180,10 +181,12 @@ class Bridge:
         client.set_publish_handler(self._on_publish)
         return client
 
-    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: ReasonCode, _p: Any) -> None:
+    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: ReasonCode, props: Any) -> None:
         if reason.is_failure:
             log.error("bridge %s: MQTT connect refused: %s", self.config.bridge_id, reason)
             return
+        if self.config.mqtt_protocol == "5" and (problem := packet_size_mismatch(self.config, props)):
+            log.error("bridge %s: %s", self.config.bridge_id, problem)
         self._acks.new_connection()
         log.info("bridge %s connected (session present: %s)", self.config.bridge_id, flags.session_present)
         if flags.session_present:
@@ -228,33 +231,22 @@ class Bridge:
         received = time.perf_counter()
         self.metrics.taken += 1
         topic, payload = msg.topic, msg.payload
+        slot = self._acks.received(msg.mid, msg.qos)  # its place in the PUBACK order (MQTT-4.6.0-2)
         decision = decide(topic, payload)
         if isinstance(decision, Forward):
             kafka_topic = self._topics[decision.topic]
-            delivered = partial(
-                self._on_delivered,
-                self._acks.generation,
-                msg.mid,
-                msg.qos,
-                received,
-                decision.event_ts,
-                kafka_topic,
-                topic,
-                payload,
-            )
+            delivered = partial(self._on_delivered, slot, received, decision.event_ts, kafka_topic, topic, payload)
             self._produce(kafka_topic, payload, decision.key, decision.headers, delivered)
         else:
-            self._dead_letter(self._acks.generation, msg.mid, msg.qos, received, topic, payload, decision)
+            self._dead_letter(slot, received, topic, payload, decision)
         now = self._last_taken = time.monotonic()
         if now - self._last_served >= SERVE_EVERY_S:
             self._last_served = now
             self._serve_if_free()
 
-    def _dead_letter(
-        self, generation: int, mid: int, qos: int, received: float, topic: str, payload: bytes, reject: Reject
-    ) -> None:
+    def _dead_letter(self, slot: AckSlot | None, received: float, topic: str, payload: bytes, reject: Reject) -> None:
         record = dead_letter(topic, payload, reject, self.config.bridge_id, datetime.now(UTC))
-        delivered = partial(self._on_dead_lettered, generation, mid, qos, received, reject.reason_kind)
+        delivered = partial(self._on_dead_lettered, slot, received, reject.reason_kind)
         self._produce(self._deadletter_topic, record.to_json(), topic, dead_letter_headers(topic, reject), delivered)
 
     def _produce(self, topic: str, value: bytes, key: str, headers: Headers, callback: Any) -> None:
@@ -296,9 +288,7 @@ class Bridge:
 
     def _on_delivered(
         self,
-        generation: int,
-        mid: int,
-        qos: int,
+        slot: AckSlot | None,
         received: float,
         event_ts: float | None,
         kafka_topic: str,
@@ -311,21 +301,21 @@ class Bridge:
             # Only permanent errors get here (message.timeout.ms is infinite): keep the event, as a dead letter.
             log.error("bridge %s: Kafka refused an event from %s: %s", self.config.bridge_id, mqtt_topic, err)
             reject = Reject(KAFKA_REASON, "", f"Kafka refused the event: {err.str()}")
-            self._dead_letter(generation, mid, qos, received, mqtt_topic, payload, reject)
+            self._dead_letter(slot, received, mqtt_topic, payload, reject)
             return
-        self._acks.add(generation, mid, qos)
+        self._acks.done(slot)
         age = None if event_ts is None else time.time() - event_ts
         self.metrics.record_produced(kafka_topic, time.perf_counter() - received, age)
 
     def _on_dead_lettered(
-        self, generation: int, mid: int, qos: int, received: float, reason: str, err: KafkaError | None, _m: Message
+        self, slot: AckSlot | None, received: float, reason: str, err: KafkaError | None, _m: Message
     ) -> None:
         if err is not None:
             # Left unacknowledged: the broker re-sends it after the next reconnect.
             log.error("bridge %s: dead letter not delivered: %s", self.config.bridge_id, err)
             self.metrics.delivery_failed += 1
             return
-        self._acks.add(generation, mid, qos)
+        self._acks.done(slot)
         self.metrics.record_dead_letter(reason, time.perf_counter() - received)
 
     def _on_kafka_error(self, err: KafkaError) -> None:
@@ -334,6 +324,26 @@ class Bridge:
             self.failed.set()
         else:
             log.warning("bridge %s: Kafka: %s", self.config.bridge_id, err)
+
+
+def packet_size_mismatch(config: BridgeConfig, connack: Properties | None) -> str | None:
+    """Why messages the broker accepts could be dropped before they reach us (None when they cannot).
+
+    The broker announces in CONNACK the largest packet it accepts (MQTT 5, 3.2.2.3.6; absent: no limit).
+    A publish between our announced maximum and that is acknowledged to its publisher and then dropped.
+    """
+    broker_max = getattr(connack, "MaximumPacketSize", None) if connack is not None else None
+    if broker_max is None:
+        return (
+            f"the broker announces no Maximum Packet Size: messages over {config.max_packet_bytes} bytes are "
+            "acknowledged to their publisher and never reach the bridge; set the broker's max_packet_size"
+        )
+    if broker_max > config.max_packet_bytes:
+        return (
+            f"the broker accepts packets up to {broker_max} bytes but the bridge announces "
+            f"{config.max_packet_bytes}: messages in between never reach it; raise max_packet_bytes"
+        )
+    return None
 
 
 def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from shopfloor.events import Model
+from shopfloor.stack.mosquitto import MAX_PACKET_SIZE
 from shopfloor.topics import MQTT_ROOT
 
 ShareGroup = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
@@ -26,9 +27,11 @@ class BridgeConfig(Model):
     session_expiry_s: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
     # Unacknowledged messages the broker may have out to us (MQTT 5 Receive Maximum): the pipeline depth.
     receive_maximum: Annotated[int, Field(ge=1, le=65535)] = 1000
-    # Larger packets are never sent to us (MQTT 5 Maximum Packet Size), so a 10 MB dump cannot reach
-    # the bridge's memory; between 64 KiB and this, messages are dead-lettered as oversized.
-    max_packet_bytes: Annotated[int, Field(ge=64 * 1024 + 1024)] = 256 * 1024
+    # MQTT 5 Maximum Packet Size we announce: the broker never sends us a larger packet, and drops it
+    # without a word after the publisher had its PUBACK. So it is the broker's own max_packet_size (the
+    # project's broker config: 1 MiB): whatever the broker accepts reaches the bridge, and messages over
+    # 64 KiB are dead-lettered as oversized. The bridge warns at connect when the broker accepts more.
+    max_packet_bytes: Annotated[int, Field(ge=64 * 1024 + 1024)] = MAX_PACKET_SIZE
     linger_ms: Annotated[float, Field(ge=0, le=1000)] = 5.0
 
     @property
