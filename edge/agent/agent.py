@@ -73,7 +73,8 @@ class EdgeAgent:
 
     ``queue_max_rows`` / ``queue_max_bytes`` bound the outbox (see :mod:`edge.buffer.queue` for the
     shedding policy), ``queue_sync`` is SQLite's synchronous level (NORMAL survives kill -9, FULL also
-    a power cut), ``inflight_window`` the QoS 1 messages awaiting PUBACK. The MQTT client id is
+    a power cut), ``queue_fsync_classes`` the message classes whose commits are FULL whatever ``queue_sync``
+    says (see :mod:`edge.buffer.queue`), ``inflight_window`` the QoS 1 messages awaiting PUBACK. The MQTT client id is
     ``shopfloor-<enterprise>-<site>-<node_id>``: one connection per node and plant.
     """
 
@@ -89,6 +90,7 @@ class EdgeAgent:
         queue_max_rows: int = 200_000,
         queue_max_bytes: int = 256 * 1024 * 1024,
         queue_sync: Literal["NORMAL", "FULL"] = "NORMAL",
+        queue_fsync_classes: Iterable[MessageClass] = (),
         inflight_window: int = DEFAULT_WINDOW,
     ) -> None:
         self.node_id = _check_level("node_id", node_id)
@@ -97,7 +99,13 @@ class EdgeAgent:
         self.line = _check_level("line", line)
         self.mqtt = mqtt
         self.topic_prefix = line_prefix(mqtt.enterprise, mqtt.site, area, line)
-        self.queue = OutboxQueue(queue_path, max_rows=queue_max_rows, max_bytes=queue_max_bytes, synchronous=queue_sync)
+        self.queue = OutboxQueue(
+            queue_path,
+            max_rows=queue_max_rows,
+            max_bytes=queue_max_bytes,
+            synchronous=queue_sync,
+            fsync_classes=queue_fsync_classes,
+        )
         self._link = MqttLink(
             self.queue,
             mqtt,

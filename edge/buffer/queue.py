@@ -9,6 +9,12 @@ killed process cannot take with it. So kill -9 never loses a committed row. What
 power cut or kernel crash between checkpoints (the last transactions may roll back); ``FULL`` closes
 that gap with an fsync per commit, at a large cost in throughput. Agents whose every message matters
 beyond process crashes (the scan agent on a terminal that may lose power) can ask for ``FULL``.
+``fsync_classes`` makes it per commit: a commit holding a message of one of those classes runs with
+``FULL``, the others with ``NORMAL`` (the PLC gateway: state, counters and scans survive a power cut;
+process values committed after the last such fsync may roll back: a few seconds of samples at most, the
+next sample replaces them). The WAL is one file, so a FULL commit also makes every earlier NORMAL commit
+durable. Seq reservations are always fsynced: a seq reused after a power cut would make two events one
+for whoever de-duplicates or confirms by ``(source, seq)``.
 
 Bound and shedding policy: at most ``max_rows`` rows and ``max_bytes`` bytes (payload + topic). When a
 new message does not fit, rows are shed oldest first from the cheapest class that is not more valuable
@@ -104,6 +110,7 @@ class OutboxQueue:
         max_rows: int = 200_000,
         max_bytes: int = 256 * 1024 * 1024,
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        fsync_classes: Iterable[MessageClass] = (),
     ) -> None:
         if max_rows < 1 or max_bytes < 1:
             raise ValueError("max_rows and max_bytes must be positive")
@@ -111,6 +118,9 @@ class OutboxQueue:
         self.max_rows = max_rows
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
+        self.synchronous = synchronous
+        self.fsync_classes = frozenset(fsync_classes)
+        self._sync_now: str = synchronous
         path.parent.mkdir(parents=True, exist_ok=True)
         # A short busy timeout: the only contender is another process holding the file (refused below).
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=1.0)
@@ -137,6 +147,17 @@ class OutboxQueue:
         self.refused = 0
         self.max_id_at_open = self.max_id()
         self.seq_at_open = self._seq_next
+
+    def _set_sync(self, level: str) -> None:
+        """synchronous level of the next commits (outside a transaction; cheap when unchanged)."""
+        if level != self._sync_now:
+            self._db.execute(f"PRAGMA synchronous={level}")
+            self._sync_now = level
+
+    def _sync_for(self, items: Sequence[OutboxItem]) -> str:
+        if self.fsync_classes and any(item.cls in self.fsync_classes for item in items):
+            return "FULL"
+        return self.synchronous
 
     # -- counters -----------------------------------------------------------------------------------
     def _load_counters(self) -> None:
@@ -169,6 +190,7 @@ class OutboxQueue:
         with self._lock:
             if self._seq_next >= self._seq_reserved:
                 self._seq_reserved = self._seq_next + SEQ_BLOCK
+                self._set_sync("FULL")  # once per block; see the module docstring
                 self._db.execute(
                     "INSERT INTO meta (key, value) VALUES ('seq_reserved', ?) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -191,6 +213,7 @@ class OutboxQueue:
         if not items:
             return 0
         with self._lock:
+            self._set_sync(self._sync_for(items))
             self._db.execute("BEGIN IMMEDIATE")
             admitted = 0
             shed_before = self.shed
@@ -259,6 +282,8 @@ class OutboxQueue:
             return 0
         deleted = 0
         with self._lock:
+            # A delete lost to a power cut only re-sends a confirmed message: consumers drop repeats.
+            self._set_sync(self.synchronous)
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for start in range(0, len(pending), _DELETE_CHUNK):
