@@ -21,6 +21,8 @@ import logging
 import socket
 import threading
 import time
+from collections import deque
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -48,6 +50,9 @@ log = logging.getLogger(__name__)
 
 # Kafka refused an event for good (too large for the topic, not authorised...): it is dead-lettered.
 KAFKA_REASON = "kafka"
+# A dead letter Kafka refused is produced again after this back-off (doubling up to the maximum).
+RETRY_MIN_S = 0.5
+RETRY_MAX_S = 30.0
 # At stop, the broker counts as done sending after this long without a message.
 QUIET_S = 0.25
 # The poll thread takes over serving Kafka delivery reports after the MQTT thread was idle this long.
@@ -94,10 +99,14 @@ class Bridge:
         self._last_seen = 0.0  # while closing: when the broker last sent us something
         self._intake = threading.Lock()  # held while a message is handled; uncontended except at stop
         self._stop_polling = threading.Event()
-        # Whoever holds it serves Kafka delivery reports (reentrant: a callback may produce a dead letter).
+        # Whoever holds it serves Kafka delivery reports (reentrant: _produce serves while the queue is full).
         self._serving = threading.RLock()
         self._last_taken = 0.0  # monotonic time the MQTT thread last handled a message
         self._last_served = 0.0  # ... and last served delivery reports
+        # Dead letters to produce once the current poll returns: never produce() inside a delivery
+        # callback (confluent-kafka's maintainers warn against it: a reported segfault). Each entry is
+        # (not before, monotonic; attempt, slot, received, mqtt topic, payload, reject).
+        self._pending_dead: deque[_DeadLetterWork] = deque()
         self._poller = threading.Thread(target=self._poll_loop, name=f"bridge-{config.bridge_id}-poll", daemon=True)
         self._client = self._make_client()
         self._acks = AckBatcher(self._client)
@@ -136,7 +145,14 @@ class Bridge:
         if self._poller.is_alive():
             self._poller.join()
         # Delivery callbacks now run here, in flush; they queue PUBACKs ahead of the DISCONNECT below.
+        deadline = time.monotonic() + timeout
         undelivered = self._producer.flush(timeout)
+        while self._pending_dead and time.monotonic() < deadline:  # dead letters the flush's callbacks asked for
+            self._produce_pending_dead()
+            undelivered = self._producer.flush(max(0.0, min(0.1, deadline - time.monotonic())))
+            if self._pending_dead:
+                time.sleep(0.05)  # a retry waiting out its back-off
+        undelivered += len(self._pending_dead)
         self._acks.send()
         self._wait_quiet(deadline=time.monotonic() + timeout)
         self._client.disconnect()
@@ -245,8 +261,9 @@ class Bridge:
             self._serve_if_free()
 
     def _dead_letter(self, slot: AckSlot | None, received: float, topic: str, payload: bytes, reject: Reject) -> None:
+        work = _DeadLetterWork(slot, received, topic, payload, reject)
         record = dead_letter(topic, payload, reject, self.config.bridge_id, datetime.now(UTC))
-        delivered = partial(self._on_dead_lettered, slot, received, reject.reason_kind)
+        delivered = partial(self._on_dead_lettered, work)
         self._produce(self._deadletter_topic, record.to_json(), topic, dead_letter_headers(topic, reject), delivered)
 
     def _produce(self, topic: str, value: bytes, key: str, headers: Headers, callback: Any) -> None:
@@ -270,6 +287,27 @@ class Bridge:
     def _serve(self, timeout: float) -> None:
         if self._producer.poll(timeout):
             self._acks.send()
+        if self._pending_dead:
+            self._produce_pending_dead()
+
+    def _produce_pending_dead(self) -> None:
+        """Produce the dead letters delivery callbacks asked for (outside any callback; in order)."""
+        now = time.monotonic()
+        for _ in range(len(self._pending_dead)):
+            work = self._pending_dead.popleft()
+            if work.not_before > now:
+                self._pending_dead.append(work)  # a retry whose back-off has not passed yet
+                continue
+            record = dead_letter(work.topic, work.payload, work.reject, self.config.bridge_id, datetime.now(UTC))
+            delivered = partial(self._on_dead_lettered, work)
+            headers = dead_letter_headers(work.topic, work.reject)
+            try:
+                self._producer.produce(
+                    self._deadletter_topic, record.to_json(), work.topic, on_delivery=delivered, headers=headers
+                )
+            except BufferError:
+                self._pending_dead.appendleft(work)  # local queue full: the next serve tries again
+                return
 
     def _serve_if_free(self) -> None:
         if self._serving.acquire(blocking=False):
@@ -301,22 +339,31 @@ class Bridge:
             # Only permanent errors get here (message.timeout.ms is infinite): keep the event, as a dead letter.
             log.error("bridge %s: Kafka refused an event from %s: %s", self.config.bridge_id, mqtt_topic, err)
             reject = Reject(KAFKA_REASON, "", f"Kafka refused the event: {err.str()}")
-            self._dead_letter(slot, received, mqtt_topic, payload, reject)
+            self._pending_dead.append(_DeadLetterWork(slot, received, mqtt_topic, payload, reject))
             return
         self._acks.done(slot)
         age = None if event_ts is None else time.time() - event_ts
         self.metrics.record_produced(kafka_topic, time.perf_counter() - received, age)
 
-    def _on_dead_lettered(
-        self, slot: AckSlot | None, received: float, reason: str, err: KafkaError | None, _m: Message
-    ) -> None:
+    def _on_dead_lettered(self, work: _DeadLetterWork, err: KafkaError | None, _m: Message) -> None:
         if err is not None:
-            # Left unacknowledged: the broker re-sends it after the next reconnect.
-            log.error("bridge %s: dead letter not delivered: %s", self.config.bridge_id, err)
+            # Kept, and retried with a back-off: the message stays unacknowledged (its PUBACK, and those
+            # after it, wait) until Kafka takes its dead letter. Never dropped, never stuck for good.
+            work.attempt += 1
+            delay = min(RETRY_MAX_S, RETRY_MIN_S * 2 ** min(work.attempt - 1, 10))
+            work.not_before = time.monotonic() + delay
+            log.error(
+                "bridge %s: dead letter not delivered (attempt %d, retry in %.1f s): %s",
+                self.config.bridge_id,
+                work.attempt,
+                delay,
+                err,
+            )
             self.metrics.delivery_failed += 1
+            self._pending_dead.append(work)
             return
-        self._acks.done(slot)
-        self.metrics.record_dead_letter(reason, time.perf_counter() - received)
+        self._acks.done(work.slot)
+        self.metrics.record_dead_letter(work.reject.reason_kind, time.perf_counter() - work.received)
 
     def _on_kafka_error(self, err: KafkaError) -> None:
         if err.fatal():
@@ -324,6 +371,19 @@ class Bridge:
             self.failed.set()
         else:
             log.warning("bridge %s: Kafka: %s", self.config.bridge_id, err)
+
+
+@dataclass(slots=True, eq=False)
+class _DeadLetterWork:
+    """A dead letter to produce (again): everything needed to rebuild it and acknowledge its message."""
+
+    slot: AckSlot | None
+    received: float
+    topic: str
+    payload: bytes
+    reject: Reject
+    attempt: int = 0
+    not_before: float = 0.0
 
 
 def packet_size_mismatch(config: BridgeConfig, connack: Properties | None) -> str | None:
