@@ -37,6 +37,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.bridge.acks import AckBatcher, AckSlot
 from edge.bridge.config import BridgeConfig
+from edge.bridge.confirm import Confirmer, confirm_tag, rejected_tag
 from edge.bridge.frames import Publish
 from edge.bridge.metrics import BridgeMetrics
 from edge.bridge.readahead import ReadAheadClient
@@ -110,6 +111,7 @@ class Bridge:
         self._poller = threading.Thread(target=self._poll_loop, name=f"bridge-{config.bridge_id}-poll", daemon=True)
         self._client = self._make_client()
         self._acks = AckBatcher(self._client)
+        self._confirmer = Confirmer(self._client, config.bridge_id)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -153,7 +155,8 @@ class Bridge:
             if self._pending_dead:
                 time.sleep(0.05)  # a retry waiting out its back-off
         undelivered += len(self._pending_dead)
-        self._acks.send()
+        self._confirmer.add(self._acks.send())
+        self._confirmer.publish_due(force=True)
         self._wait_quiet(deadline=time.monotonic() + timeout)
         self._client.disconnect()
         self._client.loop_stop()
@@ -247,8 +250,12 @@ class Bridge:
         received = time.perf_counter()
         self.metrics.taken += 1
         topic, payload = msg.topic, msg.payload
-        slot = self._acks.received(msg.mid, msg.qos)  # its place in the PUBACK order (MQTT-4.6.0-2)
         decision = decide(topic, payload)
+        if isinstance(decision, Forward):
+            tag = confirm_tag(topic, decision.source, decision.seq)
+        else:
+            tag = rejected_tag(topic, payload)
+        slot = self._acks.received(msg.mid, msg.qos, tag)  # its place in the PUBACK order (MQTT-4.6.0-2)
         if isinstance(decision, Forward):
             kafka_topic = self._topics[decision.topic]
             delivered = partial(self._on_delivered, slot, received, decision.event_ts, kafka_topic, topic, payload)
@@ -286,7 +293,8 @@ class Bridge:
 
     def _serve(self, timeout: float) -> None:
         if self._producer.poll(timeout):
-            self._acks.send()
+            self._confirmer.add(self._acks.send())
+        self._confirmer.publish_due()
         if self._pending_dead:
             self._produce_pending_dead()
 

@@ -1,7 +1,8 @@
 """A bounded, crash-safe outbox in SQLite (WAL mode).
 
 Every message an edge agent sends is committed here first and deleted only after the broker's PUBACK,
-so a broker outage or a kill -9 loses nothing that was committed.
+or, for an agent with delivery confirmations, once the bridge confirms Kafka has it (by seq), so a broker
+outage, a broker killed before it saved its state, or a kill -9 loses nothing that was committed.
 
 Durability: ``synchronous=NORMAL`` by default. In WAL mode a commit appends the transaction to the WAL
 file with ``write()`` before ``commit()`` returns; the data then lives in the OS page cache, which a
@@ -42,7 +43,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     topic TEXT NOT NULL,
     payload BLOB NOT NULL,
     size INTEGER NOT NULL,
-    is_event INTEGER NOT NULL
+    is_event INTEGER NOT NULL,
+    seq INTEGER  -- the event's seq: rows with one leave on the platform's confirmation (see edge/agent/link.py)
 );
 CREATE INDEX IF NOT EXISTS outbox_cls_id ON outbox (cls, id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -81,6 +83,7 @@ class OutboxRow:
     payload: bytes
     # False for bytes put through publish_raw (fault injection): sent as they are, never re-serialized.
     is_event: bool
+    seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,7 @@ class OutboxItem:
     payload: bytes
     cls: MessageClass
     is_event: bool = True
+    seq: int | None = None
 
 
 @dataclass(slots=True)
@@ -130,6 +134,10 @@ class OutboxQueue:
             # One agent per queue file: a second process opening it fails instead of interleaving.
             self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+            if "seq" not in columns:  # an outbox written before delivery confirmations
+                self._db.execute("ALTER TABLE outbox ADD COLUMN seq INTEGER")
+            self._db.execute("CREATE INDEX IF NOT EXISTS outbox_seq ON outbox (seq) WHERE seq IS NOT NULL")
             self._rows = [0, 0, 0]
             self._bytes = [0, 0, 0]
             self._load_counters()
@@ -228,8 +236,8 @@ class OutboxQueue:
                         self.shed += 1
                         continue
                     self._db.execute(
-                        "INSERT INTO outbox (cls, topic, payload, size, is_event) VALUES (?, ?, ?, ?, ?)",
-                        (int(item.cls), item.topic, item.payload, size, int(item.is_event)),
+                        "INSERT INTO outbox (cls, topic, payload, size, is_event, seq) VALUES (?, ?, ?, ?, ?, ?)",
+                        (int(item.cls), item.topic, item.payload, size, int(item.is_event), item.seq),
                     )
                     self._rows[item.cls] += 1
                     self._bytes[item.cls] += size
@@ -270,10 +278,32 @@ class OutboxQueue:
         """The oldest ``limit`` rows with an id above ``after_id``, in send order."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, topic, payload, is_event FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+                "SELECT id, topic, payload, is_event, seq FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
                 (after_id, limit),
             ).fetchall()
-        return [OutboxRow(int(r[0]), str(r[1]), bytes(r[2]), bool(r[3])) for r in rows]
+        return [OutboxRow(int(r[0]), str(r[1]), bytes(r[2]), bool(r[3]), r[4]) for r in rows]
+
+    def delete_seq_ranges(self, ranges: Iterable[tuple[int, int]]) -> int:
+        """Delete the rows whose seq lies in one of the inclusive ranges (confirmed); returns how many."""
+        deleted = 0
+        with self._lock:
+            self._set_sync(self.synchronous)
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for first, last in ranges:
+                    gone = self._db.execute(
+                        "DELETE FROM outbox WHERE seq BETWEEN ? AND ? RETURNING cls, size", (first, last)
+                    ).fetchall()
+                    for cls, size in gone:
+                        self._rows[cls] -= 1
+                        self._bytes[cls] -= size
+                    deleted += len(gone)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                self._load_counters()
+                raise
+        return deleted
 
     def delete(self, ids: Iterable[int]) -> int:
         """Delete acknowledged rows (ids already shed are ignored); returns how many were deleted."""
