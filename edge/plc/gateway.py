@@ -44,6 +44,7 @@ def make_agent(config: GatewayConfig, mqtt: MqttSettings, queue: Path | None = N
         mqtt,
         path,
         queue_fsync_classes=PLC_FSYNC_CLASSES,
+        confirmed_delivery=True,  # kept until the bridge confirms Kafka has it (a killed broker loses nothing)
     )
 
 
