@@ -11,6 +11,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from confluent_kafka import KafkaError
 from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
@@ -21,6 +22,7 @@ from edge.mqtt_login import login
 from shopfloor.deadletter import DeadLetter
 from shopfloor.events import MachineStateEvent, MachineStatePayload
 from shopfloor.kafka.admin import make_admin
+from shopfloor.kafka.producer import make_producer
 from shopfloor.settings import KafkaSettings, MqttSettings
 from shopfloor.topics import KafkaTopic, MqttKind, mqtt_topic, topic_name
 
@@ -70,12 +72,32 @@ def _max_message_bytes(settings: KafkaSettings, topic: KafkaTopic, limit: int) -
         future.result(30)
 
 
+def _wait_until_refused(settings: KafkaSettings, topic: KafkaTopic, timeout: float = 60.0) -> None:
+    """A topic config change reaches the broker asynchronously: probe until it refuses a small record."""
+    producer = make_producer(settings, **{"message.timeout.ms": 10_000})
+    deadline = time.monotonic() + timeout
+    try:
+        name = topic_name(topic, settings.topic_prefix)
+        while time.monotonic() < deadline:
+            errors: list[KafkaError | None] = []
+            producer.produce(name, b"x" * 200, on_delivery=lambda e, _m, out=errors: out.append(e))
+            producer.flush(15)
+            if errors and errors[0] is not None and errors[0].code() == KafkaError.MSG_SIZE_TOO_LARGE:
+                return
+            time.sleep(0.5)
+    finally:
+        producer.flush(5)
+    raise AssertionError(f"{topic} still takes large records")
+
+
 def test_refused_dead_letters_are_retried_until_kafka_takes_them(
     kafka_settings: KafkaSettings, mqtt_settings: MqttSettings
 ) -> None:
     # Kafka refuses every event (telemetry) and every dead letter: both are smaller than a record batch.
     _max_message_bytes(kafka_settings, KafkaTopic.TELEMETRY, 64)
     _max_message_bytes(kafka_settings, KafkaTopic.DEADLETTER, 64)
+    _wait_until_refused(kafka_settings, KafkaTopic.TELEMETRY)
+    _wait_until_refused(kafka_settings, KafkaTopic.DEADLETTER)
     bridge = Bridge(BridgeConfig(bridge_id=f"dlr-{uuid.uuid4().hex[:8]}"), mqtt_settings, kafka_settings)
     watched = WatchedProducer(bridge._producer)
     bridge._producer = watched  # type: ignore[assignment]
