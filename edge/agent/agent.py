@@ -75,7 +75,8 @@ class EdgeAgent:
     shedding policy), ``queue_sync`` is SQLite's synchronous level (NORMAL survives kill -9, FULL also
     a power cut), ``queue_fsync_classes`` the message classes whose commits are FULL whatever ``queue_sync``
     says (see :mod:`edge.buffer.queue`), ``confirmed_delivery`` keeps each event until the bridge confirms
-    Kafka has it (not just the broker's PUBACK; see :mod:`edge.agent.link`), ``inflight_window`` the QoS 1
+    Kafka has it (not just the broker's PUBACK; see :mod:`edge.agent.link`; unconfirmed rows go again after
+    ``confirm_timeout_s`` without any confirmation, then after twice that...), ``inflight_window`` the QoS 1
     messages awaiting PUBACK. The MQTT client id is
     ``shopfloor-<enterprise>-<site>-<node_id>``: one connection per node and plant.
     """
@@ -95,6 +96,7 @@ class EdgeAgent:
         queue_fsync_classes: Iterable[MessageClass] = (),
         inflight_window: int = DEFAULT_WINDOW,
         confirmed_delivery: bool = False,
+        confirm_timeout_s: float = 30.0,
     ) -> None:
         self.node_id = _check_level("node_id", node_id)
         self.kind = kind
@@ -118,6 +120,7 @@ class EdgeAgent:
             death=self._death_message,
             historical=as_historical,
             window=inflight_window,
+            confirm_timeout_s=confirm_timeout_s,
             confirm_topic=confirm_topic(mqtt.enterprise, mqtt.site, area, line, node_id)
             if confirmed_delivery
             else None,
