@@ -36,7 +36,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.bridge.acks import AckBatcher, AckSlot
-from edge.bridge.config import BridgeConfig
+from edge.bridge.config import BridgeConfig, packet_size_mismatch
 from edge.bridge.confirm import Confirmer, confirm_tag, rejected_tag
 from edge.bridge.frames import Publish
 from edge.bridge.metrics import BridgeMetrics
@@ -392,26 +392,6 @@ class _DeadLetterWork:
     reject: Reject
     attempt: int = 0
     not_before: float = 0.0
-
-
-def packet_size_mismatch(config: BridgeConfig, connack: Properties | None) -> str | None:
-    """Why messages the broker accepts could be dropped before they reach us (None when they cannot).
-
-    The broker announces in CONNACK the largest packet it accepts (MQTT 5, 3.2.2.3.6; absent: no limit).
-    A publish between our announced maximum and that is acknowledged to its publisher and then dropped.
-    """
-    broker_max = getattr(connack, "MaximumPacketSize", None) if connack is not None else None
-    if broker_max is None:
-        return (
-            f"the broker announces no Maximum Packet Size: messages over {config.max_packet_bytes} bytes are "
-            "acknowledged to their publisher and never reach the bridge; set the broker's max_packet_size"
-        )
-    if broker_max > config.max_packet_bytes:
-        return (
-            f"the broker accepts packets up to {broker_max} bytes but the bridge announces "
-            f"{config.max_packet_bytes}: messages in between never reach it; raise max_packet_bytes"
-        )
-    return None
 
 
 def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from paho.mqtt.properties import Properties
 from pydantic import Field
 
 from shopfloor.events import Model
@@ -41,3 +42,23 @@ class BridgeConfig(Model):
     def subscription(self, enterprise: str, site: str) -> str:
         topic = f"{MQTT_ROOT}/{enterprise}/{site}/{self.topic_filter}"
         return f"$share/{self.share_group}/{topic}" if self.share_group else topic
+
+
+def packet_size_mismatch(config: BridgeConfig, connack: Properties | None) -> str | None:
+    """Why messages the broker accepts could be dropped before they reach us (None when they cannot).
+
+    The broker announces in CONNACK the largest packet it accepts (MQTT 5, 3.2.2.3.6; absent: no limit).
+    A publish between our announced maximum and that is acknowledged to its publisher and then dropped.
+    """
+    broker_max = getattr(connack, "MaximumPacketSize", None) if connack is not None else None
+    if broker_max is None:
+        return (
+            f"the broker announces no Maximum Packet Size: messages over {config.max_packet_bytes} bytes are "
+            "acknowledged to their publisher and never reach the bridge; set the broker's max_packet_size"
+        )
+    if broker_max > config.max_packet_bytes:
+        return (
+            f"the broker accepts packets up to {broker_max} bytes but the bridge announces "
+            f"{config.max_packet_bytes}: messages in between never reach it; raise max_packet_bytes"
+        )
+    return None

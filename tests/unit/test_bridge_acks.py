@@ -13,8 +13,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge.bridge.acks import AckBatcher, puback_packets
-from edge.bridge.bridge import packet_size_mismatch
-from edge.bridge.config import BridgeConfig
+from edge.bridge.config import BridgeConfig, packet_size_mismatch
 from shopfloor.stack.mosquitto import MAX_PACKET_SIZE
 
 pytestmark = pytest.mark.unit
