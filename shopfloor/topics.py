@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Annotated, Final
+
+from pydantic import Field, NonNegativeInt
 
 from shopfloor.events import (
     MES_EVENT_TYPES,
@@ -17,6 +19,7 @@ from shopfloor.events import (
     MachineCounterEvent,
     MachineProcessEvent,
     MachineStateEvent,
+    Model,
     NodeBirthEvent,
     NodeDeathEvent,
     WoReleasedEvent,
@@ -102,6 +105,34 @@ def mqtt_topic(enterprise: str, site: str, area: str, line: str, cell: str, kind
 
 def line_prefix(enterprise: str, site: str, area: str, line: str) -> str:
     return "/".join((MQTT_ROOT, enterprise, site, area, line))
+
+
+# Delivery confirmations (bridge -> edge node): outside MQTT_ROOT, so no bridge subscription takes them.
+CONFIRM_ROOT: Final = "shopfloor/confirm/v1"
+
+
+def confirm_topic(enterprise: str, site: str, area: str, line: str, source: str) -> str:
+    """Where the bridge confirms to one edge node (``source``) which of its seqs Kafka has accepted.
+
+    Under the line the node publishes on: the broker lets a node publish only under its own line, so a
+    node cannot have confirmations sent to another line's nodes, and each line's account may read only
+    its own line's confirmations (see ``shopfloor.stack.mqtt_accounts``). Payload: :class:`SeqConfirmation`.
+    """
+    return "/".join((CONFIRM_ROOT, enterprise, site, area, line, source))
+
+
+class SeqConfirmation(Model):
+    """Seqs of one source that Kafka accepted (as events or dead letters), as inclusive ``[first, last]`` ranges.
+
+    Exact ranges rather than "everything up to N": with several bridges in a shared subscription each
+    bridge sees only some of a node's messages, so no bridge knows a contiguous prefix, and the highest seq
+    one bridge delivered says nothing of a lower seq another bridge still holds. Each bridge confirms what
+    it delivered; the node deletes exactly those rows.
+    """
+
+    source: Annotated[str, Field(min_length=1, max_length=128)]
+    ranges: Annotated[list[tuple[NonNegativeInt, NonNegativeInt]], Field(min_length=1, max_length=100_000)]
+    bridge: Annotated[str, Field(max_length=128)] = ""
 
 
 def subscription(enterprise: str = "+", site: str = "+") -> str:

@@ -31,7 +31,7 @@ from shopfloor.events import (
     utcnow,
 )
 from shopfloor.settings import MqttSettings
-from shopfloor.topics import KIND_EVENT_TYPES, MqttKind, line_prefix, mqtt_topic
+from shopfloor.topics import KIND_EVENT_TYPES, MqttKind, confirm_topic, line_prefix, mqtt_topic
 
 E = TypeVar("E", bound=EventBase)
 
@@ -73,7 +73,11 @@ class EdgeAgent:
 
     ``queue_max_rows`` / ``queue_max_bytes`` bound the outbox (see :mod:`edge.buffer.queue` for the
     shedding policy), ``queue_sync`` is SQLite's synchronous level (NORMAL survives kill -9, FULL also
-    a power cut), ``inflight_window`` the QoS 1 messages awaiting PUBACK. The MQTT client id is
+    a power cut), ``queue_fsync_classes`` the message classes whose commits are FULL whatever ``queue_sync``
+    says (see :mod:`edge.buffer.queue`), ``confirmed_delivery`` keeps each event until the bridge confirms
+    Kafka has it (not just the broker's PUBACK; see :mod:`edge.agent.link`; unconfirmed rows go again after
+    ``confirm_timeout_s`` without any confirmation, then after twice that...), ``inflight_window`` the QoS 1
+    messages awaiting PUBACK. The MQTT client id is
     ``shopfloor-<enterprise>-<site>-<node_id>``: one connection per node and plant.
     """
 
@@ -89,15 +93,25 @@ class EdgeAgent:
         queue_max_rows: int = 200_000,
         queue_max_bytes: int = 256 * 1024 * 1024,
         queue_sync: Literal["NORMAL", "FULL"] = "NORMAL",
+        queue_fsync_classes: Iterable[MessageClass] = (),
         inflight_window: int = DEFAULT_WINDOW,
+        confirmed_delivery: bool = False,
+        confirm_timeout_s: float = 30.0,
     ) -> None:
         self.node_id = _check_level("node_id", node_id)
         self.kind = kind
         self.area = _check_level("area", area)
         self.line = _check_level("line", line)
         self.mqtt = mqtt
+        self.confirmed_delivery = confirmed_delivery
         self.topic_prefix = line_prefix(mqtt.enterprise, mqtt.site, area, line)
-        self.queue = OutboxQueue(queue_path, max_rows=queue_max_rows, max_bytes=queue_max_bytes, synchronous=queue_sync)
+        self.queue = OutboxQueue(
+            queue_path,
+            max_rows=queue_max_rows,
+            max_bytes=queue_max_bytes,
+            synchronous=queue_sync,
+            fsync_classes=queue_fsync_classes,
+        )
         self._link = MqttLink(
             self.queue,
             mqtt,
@@ -106,6 +120,10 @@ class EdgeAgent:
             death=self._death_message,
             historical=as_historical,
             window=inflight_window,
+            confirm_timeout_s=confirm_timeout_s,
+            confirm_topic=confirm_topic(mqtt.enterprise, mqtt.site, area, line, node_id)
+            if confirmed_delivery
+            else None,
         )
         self._closed = False
 
@@ -179,9 +197,10 @@ class EdgeAgent:
                 raise ValueError(
                     f"{event.key_field} {event.key!r} must be published with cell {event.key!r}, not {cell!r}"
                 )
-            batch.append(
-                OutboxItem(self.topic(_check_level("cell", cell), kind), event.to_json(), MessageClass.for_kind(kind))
-            )
+            # With confirmations, the bridge confirms this node's own seqs; other rows leave on PUBACK.
+            seq = event.seq if self.confirmed_delivery and event.source == self.node_id else None
+            topic = self.topic(_check_level("cell", cell), kind)
+            batch.append(OutboxItem(topic, event.to_json(), MessageClass.for_kind(kind), seq=seq))
         admitted = self.queue.put_many(batch)
         self._link.wake()
         return admitted

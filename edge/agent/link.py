@@ -10,6 +10,10 @@ re-send its in-memory in-flight messages on reconnect, unmarked and outside our 
 a connection ends its client is dropped, and the next connection re-reads the outbox from its oldest
 row, marking everything queued before that connection as historical. Rows leave the outbox only on
 PUBACK, so at-least-once holds across outages and restarts; consumers de-duplicate on ``event_id``.
+
+With ``confirm_topic`` (delivery confirmations), a PUBACK only frees the window slot: rows that carry a
+seq leave when the bridge confirms (``SeqConfirmation`` on ``confirm_topic``) that Kafka has them, so
+a broker killed before it saved its state loses nothing: the reconnect re-sends every unconfirmed row.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from edge.buffer import OutboxQueue
 from edge.mqtt_login import login
 from shopfloor.settings import MqttSettings
+from shopfloor.topics import SeqConfirmation
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +55,11 @@ class _Session:
     seq: int  # of this connection's birth and death
     historical_upto: int = 0
     cursor: int = 0
-    inflight: dict[int, int] = field(default_factory=dict)  # mid -> row id
+    inflight: dict[int, tuple[int, bool]] = field(default_factory=dict)  # mid -> (row id, awaits confirmation)
     acked: deque[int] = field(default_factory=deque)  # mids from PUBACKs, not yet settled
+    confirmations: deque[bytes] = field(default_factory=deque)  # from the bridge, not yet applied
+    last_progress: float = 0.0  # monotonic: last confirmation (or the start of this connection)
+    resend_after_s: float = 0.0
     connected: bool = False
     lost: bool = False
 
@@ -69,6 +77,8 @@ class MqttLink:
         death: Callable[[int, str], Message],
         historical: Callable[[bytes], bytes],
         window: int = DEFAULT_WINDOW,
+        confirm_topic: str | None = None,
+        confirm_timeout_s: float = 30.0,
         reconnect_min_s: float = 0.2,
         reconnect_max_s: float = 2.0,
         connect_timeout_s: float = 10.0,
@@ -80,6 +90,8 @@ class MqttLink:
         self._death = death
         self._historical = historical
         self.window = window
+        self.confirm_topic = confirm_topic
+        self.confirm_timeout_s = confirm_timeout_s
         self.reconnect_min_s = reconnect_min_s
         self.reconnect_max_s = reconnect_max_s
         self.connect_timeout_s = connect_timeout_s
@@ -180,6 +192,7 @@ class MqttLink:
         client.on_connect = lambda _c, _u, _f, rc, _p: self._on_connect(session, rc)
         client.on_disconnect = lambda _c, _u, _f, _rc, _p: self._on_lost(session)
         client.on_publish = lambda _c, _u, mid, _rc, _p: session.acked.append(mid)
+        client.on_message = lambda _c, _u, msg: session.confirmations.append(bytes(msg.payload))
         try:
             client.connect(self.settings.host, self.settings.port, self.settings.keepalive_s)
         except OSError as exc:
@@ -199,6 +212,12 @@ class MqttLink:
         # left behind; later connections replay everything queued before they came up.
         session.historical_upto = self.queue.max_id_at_open if self.connections == 1 else self.queue.max_id()
         self._session_seq = None
+        if self.confirm_topic is not None:
+            # Before the birth and every row: the broker handles our packets in order, so no confirmation
+            # of a message sent on this connection can come before the subscription is in place.
+            client.subscribe(self.confirm_topic, qos=0)
+            session.last_progress = time.monotonic()
+            session.resend_after_s = self.confirm_timeout_s
         topic, payload = self._birth(seq)
         if client.publish(topic, payload, qos=1, retain=True).rc != _OK:
             self._close(session)
@@ -254,21 +273,57 @@ class MqttLink:
                 # NO_CONN: the connection dropped under us; the row stays queued for the next one.
                 self._on_lost(session)
                 return
-            session.inflight[info.mid] = row.id
+            session.inflight[info.mid] = (row.id, self.confirm_topic is not None and row.seq is not None)
             session.cursor = row.id
 
     def _settle(self, session: _Session) -> None:
-        """Delete the rows whose PUBACK arrived."""
+        """Delete the rows the broker acknowledged (those without confirmation) or the bridge confirmed."""
         rows: list[int] = []
         while session.acked:
-            row_id = session.inflight.pop(session.acked.popleft(), None)
-            if row_id is not None:  # None: the birth or death message, not a queued row
-                rows.append(row_id)
-        if rows:
-            self.queue.delete(rows)
-            self.sent += len(rows)
+            row = session.inflight.pop(session.acked.popleft(), None)
+            if row is not None and not row[1]:  # None: the birth or death message, not a queued row
+                rows.append(row[0])
+        deleted = self.queue.delete(rows) if rows else 0
+        ranges: list[tuple[int, int]] = []
+        while session.confirmations:
+            ranges += self._confirmed_ranges(session.confirmations.popleft())
+        if ranges:
+            deleted += self.queue.delete_seq_ranges(ranges)
+            session.last_progress = time.monotonic()
+            session.resend_after_s = self.confirm_timeout_s
+        if deleted:
+            self.sent += deleted
             with self._drained:
                 self._drained.notify_all()
+        self._resend_if_unconfirmed(session)
+
+    def _confirmed_ranges(self, payload: bytes) -> list[tuple[int, int]]:
+        try:
+            confirmation = SeqConfirmation.model_validate_json(payload)
+        except ValueError:
+            log.warning("%s: ignoring a malformed delivery confirmation", self.client_id)
+            return []
+        return list(confirmation.ranges)
+
+    def _resend_if_unconfirmed(self, session: _Session) -> None:
+        """Rows the broker acknowledged but nobody confirmed for a while go again (marked historical).
+
+        A reconnect re-sends them anyway; this covers a broker that lost them while we stayed connected
+        (a bridge session that expired). The wait doubles while nothing is confirmed, so a long Kafka
+        outage under the bridge does not turn into a re-send of the whole outbox every few seconds.
+        """
+        if self.confirm_topic is None or session.inflight or session.cursor == 0:
+            return
+        now = time.monotonic()
+        if now - session.last_progress < session.resend_after_s:
+            return
+        oldest = self.queue.read_after(0, 1)
+        if oldest and oldest[0].id <= session.cursor:
+            log.info("%s: no delivery confirmation for %.0f s; re-sending", self.client_id, session.resend_after_s)
+            session.cursor = 0
+            session.historical_upto = self.queue.max_id()
+        session.last_progress = now
+        session.resend_after_s = min(session.resend_after_s * 2, 600.0)
 
     def _close(self, session: _Session) -> None:
         self._connected.clear()

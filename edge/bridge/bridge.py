@@ -5,8 +5,9 @@ Threads, and who does what:
   buffer, see ``frames.py``): parse, route, ``produce()`` (non-blocking), and every millisecond serves
   whatever Kafka delivery reports are ready (``poll(0)``).
 - our poll thread serves delivery reports only while the network thread is idle (see ``_serve``).
-- delivery callbacks collect the MQTT acks; after each poll :class:`~edge.bridge.acks.AckBatcher` queues
-  them on paho's outgoing queue as one write. Queuing never waits on the network thread, so nothing
+- each QoS 1 message takes its place in the PUBACK order when read; delivery callbacks mark it done;
+  after each poll :class:`~edge.bridge.acks.AckBatcher` queues the PUBACKs that may go (in receive order,
+  MQTT-4.6.0-2) on paho's outgoing queue as one write. Queuing never waits on the network thread, so nothing
   deadlocks; acks of an earlier connection are dropped (see ``acks.py``).
 
 Nothing is lost: a message is acknowledged only after Kafka (acks=all, idempotent) confirmed it or its
@@ -20,6 +21,8 @@ import logging
 import socket
 import threading
 import time
+from collections import deque
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -32,8 +35,9 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from edge.bridge.acks import AckBatcher
-from edge.bridge.config import BridgeConfig
+from edge.bridge.acks import AckBatcher, AckSlot
+from edge.bridge.config import BridgeConfig, packet_size_mismatch
+from edge.bridge.confirm import Confirmer, confirm_tag, rejected_tag
 from edge.bridge.frames import Publish
 from edge.bridge.metrics import BridgeMetrics
 from edge.bridge.readahead import ReadAheadClient
@@ -48,6 +52,9 @@ log = logging.getLogger(__name__)
 
 # Kafka refused an event for good (too large for the topic, not authorised...): it is dead-lettered.
 KAFKA_REASON = "kafka"
+# A dead letter Kafka refused is produced again after this back-off (doubling up to the maximum).
+RETRY_MIN_S = 0.5
+RETRY_MAX_S = 30.0
 # At stop, the broker counts as done sending after this long without a message.
 QUIET_S = 0.25
 # The poll thread takes over serving Kafka delivery reports after the MQTT thread was idle this long.
@@ -95,13 +102,18 @@ class Bridge:
         self._last_seen = 0.0  # while closing: when the broker last sent us something
         self._intake = threading.Lock()  # held while a message is handled; uncontended except at stop
         self._stop_polling = threading.Event()
-        # Whoever holds it serves Kafka delivery reports (reentrant: a callback may produce a dead letter).
+        # Whoever holds it serves Kafka delivery reports (reentrant: _produce serves while the queue is full).
         self._serving = threading.RLock()
         self._last_taken = 0.0  # monotonic time the MQTT thread last handled a message
         self._last_served = 0.0  # ... and last served delivery reports
+        # Dead letters to produce once the current poll returns: never produce() inside a delivery
+        # callback (confluent-kafka's maintainers warn against it: a reported segfault). Each entry is
+        # (not before, monotonic; attempt, slot, received, mqtt topic, payload, reject).
+        self._pending_dead: deque[_DeadLetterWork] = deque()
         self._poller = threading.Thread(target=self._poll_loop, name=f"bridge-{config.bridge_id}-poll", daemon=True)
         self._client = self._make_client()
         self._acks = AckBatcher(self._client)
+        self._confirmer = Confirmer(self._client, config.bridge_id)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -137,8 +149,16 @@ class Bridge:
         if self._poller.is_alive():
             self._poller.join()
         # Delivery callbacks now run here, in flush; they queue PUBACKs ahead of the DISCONNECT below.
+        deadline = time.monotonic() + timeout
         undelivered = self._producer.flush(timeout)
-        self._acks.send()
+        while self._pending_dead and time.monotonic() < deadline:  # dead letters the flush's callbacks asked for
+            self._produce_pending_dead()
+            undelivered = self._producer.flush(max(0.0, min(0.1, deadline - time.monotonic())))
+            if self._pending_dead:
+                time.sleep(0.05)  # a retry waiting out its back-off
+        undelivered += len(self._pending_dead)
+        self._confirmer.add(self._acks.send())
+        self._confirmer.publish_due(force=True)
         self._wait_quiet(deadline=time.monotonic() + timeout)
         self._client.disconnect()
         self._client.loop_stop()
@@ -182,10 +202,12 @@ class Bridge:
         client.set_publish_handler(self._on_publish)
         return client
 
-    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: ReasonCode, _p: Any) -> None:
+    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: ReasonCode, props: Any) -> None:
         if reason.is_failure:
             log.error("bridge %s: MQTT connect refused: %s", self.config.bridge_id, reason)
             return
+        if self.config.mqtt_protocol == "5" and (problem := packet_size_mismatch(self.config, props)):
+            log.error("bridge %s: %s", self.config.bridge_id, problem)
         self._acks.new_connection()
         log.info("bridge %s connected (session present: %s)", self.config.bridge_id, flags.session_present)
         if flags.session_present:
@@ -232,31 +254,25 @@ class Bridge:
         topic, payload = msg.topic, msg.payload
         decision = decide(topic, payload, self._parse)
         if isinstance(decision, Forward):
+            tag = confirm_tag(topic, decision.source, decision.seq)
+        else:
+            tag = rejected_tag(topic, payload)
+        slot = self._acks.received(msg.mid, msg.qos, tag)  # its place in the PUBACK order (MQTT-4.6.0-2)
+        if isinstance(decision, Forward):
             kafka_topic = self._topics[decision.topic]
-            delivered = partial(
-                self._on_delivered,
-                self._acks.generation,
-                msg.mid,
-                msg.qos,
-                received,
-                decision.event_ts,
-                kafka_topic,
-                topic,
-                payload,
-            )
+            delivered = partial(self._on_delivered, slot, received, decision.event_ts, kafka_topic, topic, payload)
             self._produce(kafka_topic, payload, decision.key, decision.headers, delivered)
         else:
-            self._dead_letter(self._acks.generation, msg.mid, msg.qos, received, topic, payload, decision)
+            self._dead_letter(slot, received, topic, payload, decision)
         now = self._last_taken = time.monotonic()
         if now - self._last_served >= SERVE_EVERY_S:
             self._last_served = now
             self._serve_if_free()
 
-    def _dead_letter(
-        self, generation: int, mid: int, qos: int, received: float, topic: str, payload: bytes, reject: Reject
-    ) -> None:
+    def _dead_letter(self, slot: AckSlot | None, received: float, topic: str, payload: bytes, reject: Reject) -> None:
+        work = _DeadLetterWork(slot, received, topic, payload, reject)
         record = dead_letter(topic, payload, reject, self.config.bridge_id, datetime.now(UTC))
-        delivered = partial(self._on_dead_lettered, generation, mid, qos, received, reject.reason_kind)
+        delivered = partial(self._on_dead_lettered, work)
         self._produce(self._deadletter_topic, record.to_json(), topic, dead_letter_headers(topic, reject), delivered)
 
     def _produce(self, topic: str, value: bytes, key: str, headers: Headers, callback: Any) -> None:
@@ -279,7 +295,29 @@ class Bridge:
 
     def _serve(self, timeout: float) -> None:
         if self._producer.poll(timeout):
-            self._acks.send()
+            self._confirmer.add(self._acks.send())
+        self._confirmer.publish_due()
+        if self._pending_dead:
+            self._produce_pending_dead()
+
+    def _produce_pending_dead(self) -> None:
+        """Produce the dead letters delivery callbacks asked for (outside any callback; in order)."""
+        now = time.monotonic()
+        for _ in range(len(self._pending_dead)):
+            work = self._pending_dead.popleft()
+            if work.not_before > now:
+                self._pending_dead.append(work)  # a retry whose back-off has not passed yet
+                continue
+            record = dead_letter(work.topic, work.payload, work.reject, self.config.bridge_id, datetime.now(UTC))
+            delivered = partial(self._on_dead_lettered, work)
+            headers = dead_letter_headers(work.topic, work.reject)
+            try:
+                self._producer.produce(
+                    self._deadletter_topic, record.to_json(), work.topic, on_delivery=delivered, headers=headers
+                )
+            except BufferError:
+                self._pending_dead.appendleft(work)  # local queue full: the next serve tries again
+                return
 
     def _serve_if_free(self) -> None:
         if self._serving.acquire(blocking=False):
@@ -298,9 +336,7 @@ class Bridge:
 
     def _on_delivered(
         self,
-        generation: int,
-        mid: int,
-        qos: int,
+        slot: AckSlot | None,
         received: float,
         event_ts: float | None,
         kafka_topic: str,
@@ -313,22 +349,31 @@ class Bridge:
             # Only permanent errors get here (message.timeout.ms is infinite): keep the event, as a dead letter.
             log.error("bridge %s: Kafka refused an event from %s: %s", self.config.bridge_id, mqtt_topic, err)
             reject = Reject(KAFKA_REASON, "", f"Kafka refused the event: {err.str()}")
-            self._dead_letter(generation, mid, qos, received, mqtt_topic, payload, reject)
+            self._pending_dead.append(_DeadLetterWork(slot, received, mqtt_topic, payload, reject))
             return
-        self._acks.add(generation, mid, qos)
+        self._acks.done(slot)
         age = None if event_ts is None else time.time() - event_ts
         self.metrics.record_produced(kafka_topic, time.perf_counter() - received, age)
 
-    def _on_dead_lettered(
-        self, generation: int, mid: int, qos: int, received: float, reason: str, err: KafkaError | None, _m: Message
-    ) -> None:
+    def _on_dead_lettered(self, work: _DeadLetterWork, err: KafkaError | None, _m: Message) -> None:
         if err is not None:
-            # Left unacknowledged: the broker re-sends it after the next reconnect.
-            log.error("bridge %s: dead letter not delivered: %s", self.config.bridge_id, err)
+            # Kept, and retried with a back-off: the message stays unacknowledged (its PUBACK, and those
+            # after it, wait) until Kafka takes its dead letter. Never dropped, never stuck for good.
+            work.attempt += 1
+            delay = min(RETRY_MAX_S, RETRY_MIN_S * 2 ** min(work.attempt - 1, 10))
+            work.not_before = time.monotonic() + delay
+            log.error(
+                "bridge %s: dead letter not delivered (attempt %d, retry in %.1f s): %s",
+                self.config.bridge_id,
+                work.attempt,
+                delay,
+                err,
+            )
             self.metrics.delivery_failed += 1
+            self._pending_dead.append(work)
             return
-        self._acks.add(generation, mid, qos)
-        self.metrics.record_dead_letter(reason, time.perf_counter() - received)
+        self._acks.done(work.slot)
+        self.metrics.record_dead_letter(work.reject.reason_kind, time.perf_counter() - work.received)
 
     def _on_kafka_error(self, err: KafkaError) -> None:
         if err.fatal():
@@ -336,6 +381,19 @@ class Bridge:
             self.failed.set()
         else:
             log.warning("bridge %s: Kafka: %s", self.config.bridge_id, err)
+
+
+@dataclass(slots=True, eq=False)
+class _DeadLetterWork:
+    """A dead letter to produce (again): everything needed to rebuild it and acknowledge its message."""
+
+    slot: AckSlot | None
+    received: float
+    topic: str
+    payload: bytes
+    reject: Reject
+    attempt: int = 0
+    not_before: float = 0.0
 
 
 def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:

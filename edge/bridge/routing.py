@@ -7,7 +7,7 @@ No I/O here, so every branch is unit-tested without servers. The hot path is :fu
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
@@ -36,6 +36,9 @@ class Forward:
     headers: Headers
     # Event time in seconds since the epoch, for the publish -> delivery latency; None for replays.
     event_ts: float | None
+    # The publishing node and its seq, for the delivery confirmation (see confirm.py).
+    source: str = field(default="", compare=False)
+    seq: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +84,7 @@ def decide(mqtt_topic: str, payload: bytes, parse: Callable[[bytes], Event] = pa
     ]
     # Replays from a store-and-forward queue are old on purpose; their age is not bridge latency.
     event_ts = None if event.historical else event.ts.timestamp()
-    return Forward(target.topic, target.key, headers, event_ts)
+    return Forward(target.topic, target.key, headers, event_ts, event.source, event.seq)
 
 
 def dead_letter(mqtt_topic: str, payload: bytes, reject: Reject, bridge_id: str, now: datetime) -> DeadLetter:

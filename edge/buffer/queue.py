@@ -1,7 +1,8 @@
 """A bounded, crash-safe outbox in SQLite (WAL mode).
 
 Every message an edge agent sends is committed here first and deleted only after the broker's PUBACK,
-so a broker outage or a kill -9 loses nothing that was committed.
+or, for an agent with delivery confirmations, once the bridge confirms Kafka has it (by seq), so a broker
+outage, a broker killed before it saved its state, or a kill -9 loses nothing that was committed.
 
 Durability: ``synchronous=NORMAL`` by default. In WAL mode a commit appends the transaction to the WAL
 file with ``write()`` before ``commit()`` returns; the data then lives in the OS page cache, which a
@@ -9,6 +10,12 @@ killed process cannot take with it. So kill -9 never loses a committed row. What
 power cut or kernel crash between checkpoints (the last transactions may roll back); ``FULL`` closes
 that gap with an fsync per commit, at a large cost in throughput. Agents whose every message matters
 beyond process crashes (the scan agent on a terminal that may lose power) can ask for ``FULL``.
+``fsync_classes`` makes it per commit: a commit holding a message of one of those classes runs with
+``FULL``, the others with ``NORMAL`` (the PLC gateway: state, counters and scans survive a power cut;
+process values committed after the last such fsync may roll back: a few seconds of samples at most, the
+next sample replaces them). The WAL is one file, so a FULL commit also makes every earlier NORMAL commit
+durable. Seq reservations are always fsynced: a seq reused after a power cut would make two events one
+for whoever de-duplicates or confirms by ``(source, seq)``.
 
 Bound and shedding policy: at most ``max_rows`` rows and ``max_bytes`` bytes (payload + topic). When a
 new message does not fit, rows are shed oldest first from the cheapest class that is not more valuable
@@ -36,7 +43,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     topic TEXT NOT NULL,
     payload BLOB NOT NULL,
     size INTEGER NOT NULL,
-    is_event INTEGER NOT NULL
+    is_event INTEGER NOT NULL,
+    seq INTEGER  -- the event's seq: rows with one leave on the platform's confirmation (see edge/agent/link.py)
 );
 CREATE INDEX IF NOT EXISTS outbox_cls_id ON outbox (cls, id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -75,6 +83,7 @@ class OutboxRow:
     payload: bytes
     # False for bytes put through publish_raw (fault injection): sent as they are, never re-serialized.
     is_event: bool
+    seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +92,7 @@ class OutboxItem:
     payload: bytes
     cls: MessageClass
     is_event: bool = True
+    seq: int | None = None
 
 
 @dataclass(slots=True)
@@ -104,6 +114,7 @@ class OutboxQueue:
         max_rows: int = 200_000,
         max_bytes: int = 256 * 1024 * 1024,
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        fsync_classes: Iterable[MessageClass] = (),
     ) -> None:
         if max_rows < 1 or max_bytes < 1:
             raise ValueError("max_rows and max_bytes must be positive")
@@ -111,6 +122,9 @@ class OutboxQueue:
         self.max_rows = max_rows
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
+        self.synchronous = synchronous
+        self.fsync_classes = frozenset(fsync_classes)
+        self._sync_now: str = synchronous
         path.parent.mkdir(parents=True, exist_ok=True)
         # A short busy timeout: the only contender is another process holding the file (refused below).
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=1.0)
@@ -120,6 +134,10 @@ class OutboxQueue:
             # One agent per queue file: a second process opening it fails instead of interleaving.
             self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+            if "seq" not in columns:  # an outbox written before delivery confirmations
+                self._db.execute("ALTER TABLE outbox ADD COLUMN seq INTEGER")
+            self._db.execute("CREATE INDEX IF NOT EXISTS outbox_seq ON outbox (seq) WHERE seq IS NOT NULL")
             self._rows = [0, 0, 0]
             self._bytes = [0, 0, 0]
             self._load_counters()
@@ -137,6 +155,17 @@ class OutboxQueue:
         self.refused = 0
         self.max_id_at_open = self.max_id()
         self.seq_at_open = self._seq_next
+
+    def _set_sync(self, level: str) -> None:
+        """synchronous level of the next commits (outside a transaction; cheap when unchanged)."""
+        if level != self._sync_now:
+            self._db.execute(f"PRAGMA synchronous={level}")
+            self._sync_now = level
+
+    def _sync_for(self, items: Sequence[OutboxItem]) -> str:
+        if self.fsync_classes and any(item.cls in self.fsync_classes for item in items):
+            return "FULL"
+        return self.synchronous
 
     # -- counters -----------------------------------------------------------------------------------
     def _load_counters(self) -> None:
@@ -169,6 +198,7 @@ class OutboxQueue:
         with self._lock:
             if self._seq_next >= self._seq_reserved:
                 self._seq_reserved = self._seq_next + SEQ_BLOCK
+                self._set_sync("FULL")  # once per block; see the module docstring
                 self._db.execute(
                     "INSERT INTO meta (key, value) VALUES ('seq_reserved', ?) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -191,6 +221,7 @@ class OutboxQueue:
         if not items:
             return 0
         with self._lock:
+            self._set_sync(self._sync_for(items))
             self._db.execute("BEGIN IMMEDIATE")
             admitted = 0
             shed_before = self.shed
@@ -205,8 +236,8 @@ class OutboxQueue:
                         self.shed += 1
                         continue
                     self._db.execute(
-                        "INSERT INTO outbox (cls, topic, payload, size, is_event) VALUES (?, ?, ?, ?, ?)",
-                        (int(item.cls), item.topic, item.payload, size, int(item.is_event)),
+                        "INSERT INTO outbox (cls, topic, payload, size, is_event, seq) VALUES (?, ?, ?, ?, ?, ?)",
+                        (int(item.cls), item.topic, item.payload, size, int(item.is_event), item.seq),
                     )
                     self._rows[item.cls] += 1
                     self._bytes[item.cls] += size
@@ -247,10 +278,32 @@ class OutboxQueue:
         """The oldest ``limit`` rows with an id above ``after_id``, in send order."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, topic, payload, is_event FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+                "SELECT id, topic, payload, is_event, seq FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
                 (after_id, limit),
             ).fetchall()
-        return [OutboxRow(int(r[0]), str(r[1]), bytes(r[2]), bool(r[3])) for r in rows]
+        return [OutboxRow(int(r[0]), str(r[1]), bytes(r[2]), bool(r[3]), r[4]) for r in rows]
+
+    def delete_seq_ranges(self, ranges: Iterable[tuple[int, int]]) -> int:
+        """Delete the rows whose seq lies in one of the inclusive ranges (confirmed); returns how many."""
+        deleted = 0
+        with self._lock:
+            self._set_sync(self.synchronous)
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for first, last in ranges:
+                    gone = self._db.execute(
+                        "DELETE FROM outbox WHERE seq BETWEEN ? AND ? RETURNING cls, size", (first, last)
+                    ).fetchall()
+                    for cls, size in gone:
+                        self._rows[cls] -= 1
+                        self._bytes[cls] -= size
+                    deleted += len(gone)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                self._load_counters()
+                raise
+        return deleted
 
     def delete(self, ids: Iterable[int]) -> int:
         """Delete acknowledged rows (ids already shed are ignored); returns how many were deleted."""
@@ -259,6 +312,8 @@ class OutboxQueue:
             return 0
         deleted = 0
         with self._lock:
+            # A delete lost to a power cut only re-sends a confirmed message: consumers drop repeats.
+            self._set_sync(self.synchronous)
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for start in range(0, len(pending), _DELETE_CHUNK):

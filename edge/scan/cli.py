@@ -50,7 +50,9 @@ def _service(
         directory = pg = PostgresWorkOrderDirectory(PostgresSettings())
     queue_path = queue or PROJECT_ROOT / ".state" / "edge" / f"{node_id}.db"
     # FULL: a scan is an operator's confirmed work; it must survive a power cut too, and scans are few.
-    agent = EdgeAgent(node_id, NodeKind.SCAN_AGENT, area, line, MqttSettings(), queue_path, queue_sync="FULL")
+    agent = EdgeAgent(
+        node_id, NodeKind.SCAN_AGENT, area, line, MqttSettings(), queue_path, queue_sync="FULL", confirmed_delivery=True
+    )
     states = OperationStates(queue_path.with_name(f"{queue_path.stem}-operations.db"))
     agent.start()
     try:

@@ -73,6 +73,9 @@ def sim(
     event_log: Annotated[Path | None, typer.Option(help="Write every message sent to this JSONL file.")] = None,
     queue_dir: Annotated[Path | None, typer.Option(help="Keep the agents' outboxes here (default: temporary).")] = None,
     dry_run: Annotated[bool, typer.Option(help="No MQTT, no pacing: just the event log and summary.")] = False,
+    confirmed_delivery: Annotated[
+        bool, typer.Option(help="Keep each event until the bridge confirms Kafka has it (needs a running bridge).")
+    ] = False,
     seed_orders: Annotated[
         bool, typer.Option(help="First write the order backlog to PostgreSQL (SHOPFLOOR_PG_*), as the order hub would.")
     ] = False,
@@ -109,7 +112,15 @@ def sim(
     previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         with tempfile.TemporaryDirectory(prefix="shopfloor-sim-") as scratch:
-            runner = SimRunner(model, config, mqtt, queue_dir or Path(scratch), event_log=event_log, dry_run=dry_run)
+            runner = SimRunner(
+                model,
+                config,
+                mqtt,
+                queue_dir or Path(scratch),
+                event_log=event_log,
+                dry_run=dry_run,
+                confirmed_delivery=confirmed_delivery,
+            )
             typer.echo(
                 f"simulating {config.duration} of {model.site_id} from {config.start:%Y-%m-%d %H:%M} UTC "
                 f"at speed {speed:g} (about {config.duration.total_seconds() / speed:.0f} s)"

@@ -73,8 +73,10 @@ class SimRunner:
         dry_run: bool = False,
         connect_timeout_s: float = 10.0,
         flush_timeout_s: float = 30.0,
+        confirmed_delivery: bool = False,
     ) -> None:
         self.plant = plant
+        self.confirmed_delivery = confirmed_delivery
         self.config = config
         self.mqtt = mqtt
         self.queue_dir = queue_dir
@@ -138,7 +140,13 @@ class SimRunner:
         self.queue_dir.mkdir(parents=True, exist_ok=True)
         for node_id, node in sim.nodes.items():
             agent = EdgeAgent(
-                node_id, NodeKind.SIMULATOR, node.area, node.line, self.mqtt, self.queue_dir / f"{node_id}.sqlite"
+                node_id,
+                NodeKind.SIMULATOR,
+                node.area,
+                node.line,
+                self.mqtt,
+                self.queue_dir / f"{node_id}.sqlite",
+                confirmed_delivery=self.confirmed_delivery,
             )
             self.agents[node_id] = agent
             agent.start()

@@ -105,9 +105,17 @@ def test_acl_gives_the_service_account_everything_and_each_node_its_own_line() -
     acl = mqtt_acl("svc", [node("edge-a", "cutting"), node("edge-b", "heading", "l2")])
     blocks = [block.splitlines() for block in acl.split("\n\n")[1:]]
     assert blocks == [
-        ["user svc", "topic readwrite shopfloor/v1/#"],
-        ["user edge-a", "topic readwrite shopfloor/v1/acme/p1/cutting/l1/#"],
-        ["user edge-b", "topic readwrite shopfloor/v1/acme/p1/heading/l2/#"],
+        ["user svc", "topic readwrite shopfloor/v1/#", "topic readwrite shopfloor/confirm/v1/#"],
+        [
+            "user edge-a",
+            "topic readwrite shopfloor/v1/acme/p1/cutting/l1/#",
+            "topic read shopfloor/confirm/v1/acme/p1/cutting/l1/#",
+        ],
+        [
+            "user edge-b",
+            "topic readwrite shopfloor/v1/acme/p1/heading/l2/#",
+            "topic read shopfloor/confirm/v1/acme/p1/heading/l2/#",
+        ],
     ]
 
 
