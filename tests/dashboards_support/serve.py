@@ -39,7 +39,9 @@ def served(pg: PostgresSettings, plant: Plant, settings: DashboardSettings | Non
     planner = tokens.add("planner", [Role.PLANNER])
     with make_pool(pg, name="dash-test") as pool:
         app = make_app(settings, pool, plant=plant, tokens=tokens)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning"))
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning", timeout_graceful_shutdown=2)
+        )
         thread = threading.Thread(target=server.run, name="dash-uvicorn", daemon=True)
         thread.start()
         deadline = time.monotonic() + 20
