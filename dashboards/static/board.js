@@ -45,13 +45,13 @@
     Live.chart("oee").setOption({
       backgroundColor: "transparent",
       series: o.workshops.map((w, i) => ({
-        type: "gauge", min: 0, max: 100, radius: `${Math.min(48, 95 / n)}%`,
-        center: [`${((i % 3) + 0.5) * 33.3}%`, `${Math.floor(i / 3) * 50 + 28}%`],
+        type: "gauge", min: 0, max: 100, radius: n > 3 ? "42%" : "70%",
+        center: [`${((i % 3) + 0.5) * 33.3}%`, n > 3 ? `${Math.floor(i / 3) * 50 + 27}%` : "55%"],
         startAngle: 200, endAngle: -20, splitNumber: 4,
         axisLine: { lineStyle: { width: 10, color: colors } },
         pointer: { width: 4 }, axisTick: { show: false }, splitLine: { length: 6 }, axisLabel: { show: false },
-        title: { offsetCenter: [0, "75%"], fontSize: 13, color: "#ddd" },
-        detail: { offsetCenter: [0, "35%"], fontSize: 20, formatter: (v) => (w.oee_pct == null ? "–" : `${v}%`) },
+        title: { offsetCenter: [0, "88%"], fontSize: 12, color: "#ddd" },
+        detail: { offsetCenter: [0, "45%"], fontSize: 18, fontWeight: "bold", formatter: (v) => (w.oee_pct == null ? "–" : `${v}%`) },
         data: [{ value: w.oee_pct ?? 0, name: lang === "zh" ? w.name_zh : w.workshop_id }],
       })),
     }, true);
