@@ -39,6 +39,14 @@ def tiles(conn: Connection, plant: Plant) -> list[Tile]:
         str(m): (str(s), since)
         for m, s, since in conn.execute("SELECT machine_id, state, since FROM machine_current_state").fetchall()
     }
+    return _tiles(plant, current)
+
+
+def no_data_tiles(plant: Plant) -> list[Tile]:
+    return _tiles(plant, {})
+
+
+def _tiles(plant: Plant, current: dict[str, tuple[str, datetime | None]]) -> list[Tile]:
     out = []
     for ws in plant.workshops:
         for line in ws.lines:

@@ -4,8 +4,10 @@ planners and managers."""
 
 from __future__ import annotations
 
+import psycopg
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from psycopg_pool import PoolTimeout
 
 from dashboards import queries
 from dashboards.deps import Ctx, PageLang, render
@@ -26,8 +28,12 @@ def home() -> RedirectResponse:
 
 @board_pages.get("/board", response_class=HTMLResponse)
 def board(request: Request, ctx: Ctx, lang: PageLang) -> HTMLResponse:
-    with ctx.pool.connection() as conn:
-        tiles = board_q.tiles(conn, ctx.plant)
+    try:
+        with ctx.pool.connection(timeout=5) as conn:
+            tiles = board_q.tiles(conn, ctx.plant)
+    except (psycopg.Error, PoolTimeout):
+        # The TV still gets its board, marked stale by the stream's status, never an error page.
+        tiles = board_q.no_data_tiles(ctx.plant)
     return render(ctx, request, lang, "board.html", "board", tiles=tiles)
 
 

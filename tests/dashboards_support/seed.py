@@ -26,6 +26,21 @@ def seed(feed: FixtureFeed, now: datetime) -> None:
                 at=now - timedelta(minutes=50),
             )
             feed.write_state(conn, machine_id, STATES[i % len(STATES)], None, at=now - timedelta(minutes=40 - i % 30))
+            for minute in range(0, 120, 10):
+                for signal in plant.machine(machine_id).process:
+                    conn.execute(
+                        "INSERT INTO machine_process (event_id, ts, machine_id, name, value, unit, source, seq)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, 'fixture', %s)",
+                        (
+                            uuid.uuid4(),
+                            now - timedelta(minutes=minute),
+                            machine_id,
+                            signal.name,
+                            signal.nominal + (minute % 7 - 3) * signal.spread / 3,
+                            signal.unit,
+                            minute,
+                        ),
+                    )
             for minute in range(0, 60, 3):
                 bucket = (now - timedelta(minutes=minute)).replace(second=0, microsecond=0)
                 feed.write_utilization(

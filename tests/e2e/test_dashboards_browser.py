@@ -136,13 +136,21 @@ def test_planning_pages_in_both_languages(site: tuple[Served, FixtureFeed], open
             "() => echarts.getInstanceByDom(document.getElementById('gantt')).getOption().series[1].data.length"
         )
         assert drawn == len(scheduled)
-        page.hover("[data-testid=gantt]", position={"x": 400, "y": 40})
-        page.wait_for_timeout(400)
+        # Hovering an operation shows its order, customer and due date.
+        page.evaluate(
+            "() => echarts.getInstanceByDom(document.getElementById('gantt'))"
+            ".dispatchAction({type: 'showTip', seriesIndex: 1, dataIndex: 0})"
+        )
+        customer = "Customer" if lang == "en" else "客户"
+        page.wait_for_function(f"() => document.getElementById('gantt').innerText.includes('{customer}')")
+        tip = page.inner_text("[data-testid=gantt]")
+        assert "SO-" in tip and "CUST-" in tip
         screenshot(page, f"gantt-{lang}")
 
         page.goto(f"{app.base_url}/machines/H1", wait_until="domcontentloaded")
         wait_live(page)
         page.wait_for_selector("[data-testid=cur-oee]")
+        assert "feed_speed" in page.inner_text("[data-testid=current-shift]")  # process values of the shift
         page.wait_for_timeout(400)
         screenshot(page, f"machine-{lang}")
 
