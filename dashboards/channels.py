@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import datetime
 
-from pydantic import BaseModel
-
 from dashboards import queries
 from dashboards.live import Compute
+from dashboards.queries import board as board_q
 from dashboards.settings import DashboardSettings
 from shopfloor.db.pool import Connection
 from shopfloor.plant import Plant
@@ -17,17 +17,37 @@ from shopfloor.plant import Plant
 MACHINE_PREFIX = "machine:"
 
 
-def sections_of(model: BaseModel) -> dict[str, str]:
-    """Each top-level field of ``model`` as its own compact JSON section."""
-    dumped = model.model_dump(mode="json")
-    return {name: json.dumps(value, separators=(",", ":"), ensure_ascii=False) for name, value in dumped.items()}
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def factory(plant: Plant, settings: DashboardSettings) -> Callable[[str], Compute | None]:
     machines = {m.id for m in plant.all_machines()}
 
+    # Tiles and the lists beside them are polled every time (a FAULT must show within a second or two);
+    # the charts over minutes, shifts and days are refreshed every `slow_refresh_s` and re-sent as they were
+    # in between (unchanged text: the hub publishes nothing for them).
+    slow: dict[str, str] = {}
+    slow_at = [float("-inf")]
+
     def board(conn: Connection, now: datetime) -> dict[str, str]:
-        return sections_of(queries.board_snapshot(conn, plant, now, settings.load_days))
+        fast = {
+            "tiles": _json([t.model_dump(mode="json") for t in board_q.tiles(conn, plant)]),
+            "bottlenecks": _json([b.model_dump(mode="json") for b in board_q.bottlenecks(conn)]),
+            "late": _json([o.model_dump(mode="json") for o in board_q.late_orders(conn, plant)]),
+            "alerts": _json([a.model_dump(mode="json") for a in board_q.alerts(conn)]),
+        }
+        if time.monotonic() - slow_at[0] >= settings.slow_refresh_s:
+            slow.update(
+                heatmap=board_q.heatmap(conn, plant, now).model_dump_json(),
+                oee=board_q.oee(conn, plant, now).model_dump_json(),
+                load=board_q.load(conn, plant, now, settings.load_days).model_dump_json(),
+                pool=board_q.pool(conn, plant).model_dump_json(),
+                on_time=_json([k.model_dump(mode="json") for k in board_q.on_time(conn, plant, now)]),
+                pareto=board_q.pareto(conn, plant, now).model_dump_json(),
+            )
+            slow_at[0] = time.monotonic()
+        return fast | slow
 
     def gantt(conn: Connection, now: datetime) -> dict[str, str]:
         return {"gantt": queries.gantt(conn, plant).model_dump_json()}

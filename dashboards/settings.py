@@ -19,6 +19,9 @@ class DashboardSettings(Settings):
     plant_file: Path = PROJECT_ROOT / "infra" / "plants" / "demo.yaml"
     # One poll of the database for all clients of a page, then fan-out: the live delay is at most this.
     poll_interval_s: Annotated[float, Field(gt=0, le=60)] = 0.5
+    # The board's charts over minutes, shifts and days (heatmap, OEE, load, pool, on-time, Pareto) are
+    # recomputed this often; tiles, bottlenecks, late orders and alerts at every poll.
+    slow_refresh_s: Annotated[float, Field(gt=0, le=300)] = 5.0
     # A page turns stale when its newest data is older than this (processors stopped) ...
     stale_after_s: Annotated[float, Field(gt=0)] = 10.0
     # ... or when the browser has heard nothing on its stream for this long (the stream is down).

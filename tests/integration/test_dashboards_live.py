@@ -4,7 +4,9 @@ snapshot for a foreign id, and a status that says stale when the database is unr
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,8 +34,15 @@ class Sse:
     data: str
 
 
-def read_events(url: str, token: str, until: str, last_event_id: str | None = None, limit: int = 200) -> list[Sse]:
-    """Events of one connection up to and including the first of type ``until``."""
+def read_events(
+    url: str,
+    token: str,
+    until: str | Callable[[Sse], bool],
+    last_event_id: str | None = None,
+    limit: int = 10_000,
+) -> list[Sse]:
+    """Events of one connection up to and including the first of type ``until`` (or matching it)."""
+    done = until if callable(until) else (lambda e: e.event == until)
     headers = {"Authorization": f"Bearer {token}"}
     if last_event_id:
         headers["Last-Event-ID"] = last_event_id
@@ -46,13 +55,17 @@ def read_events(url: str, token: str, until: str, last_event_id: str | None = No
             if line == "":
                 if "event" in fields:
                     out.append(Sse(fields.get("id", ""), fields["event"], fields.get("data", "")))
-                    if fields["event"] == until or len(out) >= limit:
+                    if done(out[-1]) or len(out) >= limit:
                         return out
                 fields = {}
                 continue
             name, _, value = line.partition(":")
             fields[name] = value.removeprefix(" ")
     return out
+
+
+def h5_fault(event: Sse) -> bool:
+    return event.event == "tiles" and {t["machine_id"]: t["state"] for t in json.loads(event.data)}["H5"] == "FAULT"
 
 
 @pytest.fixture
@@ -69,12 +82,16 @@ def test_snapshot_changes_and_resume_from_last_event_id(feed: FixtureFeed) -> No
         assert {e.event for e in first[:-1]} == BOARD_SECTIONS  # a new client gets every section
         assert all(e.id for e in first)
         resume_at = first[-1].id
-        feed.set_machine_state("H5", "FAULT", "motor")
-        # Missed while away: only what changed since, not the whole board again.
+        # Another TV stays connected, so the board keeps being polled while this client is away.
+        with ThreadPoolExecutor(1) as pool:
+            other = pool.submit(read_events, url, app.viewer, h5_fault)
+            time.sleep(1)
+            feed.set_machine_state("H5", "FAULT", "motor")
+            other.result(timeout=20)
+        # Missed while away: replayed from the buffer before the first status, not the whole board again.
         missed = read_events(url, app.viewer, "status", last_event_id=resume_at)
         assert "tiles" in {e.event for e in missed[:-1]} and "heatmap" not in {e.event for e in missed}
-        tiles = json.loads(next(e for e in missed if e.event == "tiles").data)
-        assert {t["machine_id"]: t["state"] for t in tiles}["H5"] == "FAULT"
+        assert h5_fault(next(e for e in missed if e.event == "tiles"))
         ids = [int(e.id.rsplit("-", 1)[1]) for e in missed[:-1]]
         assert ids == sorted(ids) and ids[0] > int(resume_at.rsplit("-", 1)[1])
         # An id from another server process (a restart) gets a full snapshot.
