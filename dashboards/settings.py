@@ -18,7 +18,7 @@ class DashboardSettings(Settings):
     port: Annotated[int, Field(ge=1, le=65535)] = 8090
     plant_file: Path = PROJECT_ROOT / "infra" / "plants" / "demo.yaml"
     # One poll of the database for all clients of a page, then fan-out: the live delay is at most this.
-    poll_interval_s: Annotated[float, Field(gt=0, le=60)] = 0.5
+    poll_interval_s: Annotated[float, Field(gt=0, le=60)] = 0.25
     # The board's charts over minutes, shifts and days (heatmap, OEE, load, pool, on-time, Pareto) are
     # recomputed this often; tiles, bottlenecks, late orders and alerts at every poll.
     slow_refresh_s: Annotated[float, Field(gt=0, le=300)] = 5.0
