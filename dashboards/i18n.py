@@ -75,6 +75,13 @@ LABELS: Final[dict[str, dict[Lang, str]]] = {
     "FAULT": {"en": "Fault", "zh": "故障"},
     "OFFLINE": {"en": "Offline", "zh": "离线"},
     "NO_DATA": {"en": "No data", "zh": "无数据"},
+    "draft": {"en": "draft", "zh": "草稿"},
+    "pending_approval": {"en": "pending approval", "zh": "待审批"},
+    "approved": {"en": "approved", "zh": "已审批"},
+    "in_production": {"en": "in production", "zh": "生产中"},
+    "on_hold": {"en": "on hold", "zh": "暂停"},
+    "done": {"en": "done", "zh": "已完成"},
+    "cancelled": {"en": "cancelled", "zh": "已取消"},
     "language": {"en": "中文", "zh": "English"},
 }
 

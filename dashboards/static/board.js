@@ -88,7 +88,7 @@
   Live.on("pool", (p) => {
     document.getElementById("pool").innerHTML =
       `<table><tr><th>${L().status}</th><th>#</th><th>${L().rush}</th><th>${L().work_orders}</th></tr>` +
-      p.by_status.map((s) => `<tr><td>${esc(s.status)}</td><td data-testid="pool-${esc(s.status)}">${s.orders}</td>` +
+      p.by_status.map((s) => `<tr><td>${esc(L()[s.status] || s.status)}</td><td data-testid="pool-${esc(s.status)}">${s.orders}</td>` +
         `<td>${s.rush_orders}</td><td>${s.work_orders}</td></tr>`).join("") +
       `<tr class="total"><td>Σ</td><td data-testid="pool-total">${p.total_orders}</td><td></td><td></td></tr></table>`;
     document.getElementById("pending").innerHTML = `<div class="pending">` + p.pending.map((w) =>

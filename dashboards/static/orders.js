@@ -15,7 +15,7 @@
       `<th>${L().quantity}</th><th>${L().due}</th><th>${L().projected}</th></tr>` +
       rows.map((o) => `<tr data-testid="order-${esc(o.order_id)}" class="${o.late ? "late" : ""}">` +
         `<td><a href="/orders/${encodeURIComponent(o.order_id)}">${esc(o.order_id)}</a></td><td>${esc(o.customer_id)}</td>` +
-        `<td>${esc(o.status)}</td><td>${o.priority}</td><td>${o.rush ? "●" : ""}</td><td>${o.quantity}</td>` +
+        `<td>${esc(L()[o.status] || o.status)}</td><td>${o.priority}</td><td>${o.rush ? "●" : ""}</td><td>${o.quantity}</td>` +
         `<td>${Live.fmtDateTime(o.due_date)}</td><td>${Live.fmtDateTime(o.projected)}</td></tr>`).join("");
   }
   form.addEventListener("input", load);

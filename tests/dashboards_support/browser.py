@@ -24,7 +24,9 @@ FLAGS = [
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "dashboards"
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API runs an event loop in this thread while it is open, and other
+# modules' asyncio.run() must not find it there.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing: run infra/install.sh (installs Debian's chromium)")

@@ -31,14 +31,32 @@ def fast_settings(**overrides: object) -> DashboardSettings:
     return DashboardSettings.model_validate(values)
 
 
+@dataclass(frozen=True)
+class Tokens:
+    store: StaticTokenStore
+    viewer: str
+    planner: str
+
+
+def make_tokens() -> Tokens:
+    store = StaticTokenStore()
+    return Tokens(store, store.add("tv", [Role.VIEWER]), store.add("planner", [Role.PLANNER]))
+
+
 @contextmanager
-def served(pg: PostgresSettings, plant: Plant, settings: DashboardSettings | None = None) -> Iterator[Served]:
-    settings = (settings or fast_settings()).model_copy(update={"port": free_port()})
-    tokens = StaticTokenStore()
-    viewer = tokens.add("tv", [Role.VIEWER])
-    planner = tokens.add("planner", [Role.PLANNER])
+def served(
+    pg: PostgresSettings,
+    plant: Plant,
+    settings: DashboardSettings | None = None,
+    port: int | None = None,
+    tokens: Tokens | None = None,
+) -> Iterator[Served]:
+    """Serve until the block ends; give ``port`` and ``tokens`` again to "restart" the same server."""
+    settings = (settings or fast_settings()).model_copy(update={"port": port or free_port()})
+    known = tokens or make_tokens()
+    viewer, planner = known.viewer, known.planner
     with make_pool(pg, name="dash-test") as pool:
-        app = make_app(settings, pool, plant=plant, tokens=tokens)
+        app = make_app(settings, pool, plant=plant, tokens=known.store)
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning", timeout_graceful_shutdown=2)
         )

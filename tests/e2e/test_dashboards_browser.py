@@ -16,10 +16,11 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from shopfloor.db.pool import connect
 from shopfloor.plant import load_plant
 from shopfloor.settings import PROJECT_ROOT, PostgresSettings
+from shopfloor.stack.process import free_port
 from tests.dashboards_support.browser import ConsoleErrors, browser, screenshot  # noqa: F401
 from tests.dashboards_support.pg import dash_pg, dash_pg_server  # noqa: F401
 from tests.dashboards_support.seed import seed
-from tests.dashboards_support.serve import Served, served
+from tests.dashboards_support.serve import Served, make_tokens, served
 from tests.dashboards_support.writer import FixtureFeed
 
 pytestmark = pytest.mark.e2e
@@ -168,3 +169,29 @@ def test_planning_pages_in_both_languages(site: tuple[Served, FixtureFeed], open
         expected = "Promise date" if lang == "en" else "承诺交期"
         assert expected in page.inner_text("[data-testid=order]")
         assert console.errors == []
+
+
+def test_board_says_stale_while_the_server_is_away_and_recovers_after_its_restart(
+    dash_pg: PostgresSettings,  # noqa: F811
+    browser: Browser,  # noqa: F811
+) -> None:
+    feed = FixtureFeed(dash_pg, PLANT)
+    seed(feed, datetime.now(UTC))
+    feed.start()
+    context = browser.new_context(locale="en-US")
+    port, tokens = free_port(), make_tokens()
+    try:
+        with served(dash_pg, PLANT, port=port, tokens=tokens) as app:
+            page = context.new_page()
+            page.goto(f"{app.base_url}/board?token={app.viewer}", wait_until="domcontentloaded")
+            wait_live(page)
+        # The server is gone: the stream is down, so the board must not pass for live.
+        page.wait_for_selector("[data-testid=freshness][data-state=stale]", timeout=15_000)
+        assert page.inner_text("#stale-reason") == "live stream down"
+        with served(dash_pg, PLANT, port=port, tokens=tokens):
+            wait_live(page, timeout_ms=15_000)  # reconnected by itself, fresh snapshot from the new process
+            feed.set_machine_state("H6", "FAULT")
+            page.wait_for_selector("[data-testid=tile-H6][data-state=FAULT]", timeout=2000)
+    finally:
+        context.close()
+        feed.stop()
