@@ -32,7 +32,7 @@
       grid: { left: 40, right: 10, top: 5, bottom: 40 },
       tooltip: { formatter: (p) => `${h.machines[p.value[1]]} ${Live.fmtTime(h.minutes[p.value[0]])}: ${p.value[2]}%` },
       xAxis: { type: "category", data: h.minutes.map((m) => Live.fmtTime(m).slice(0, 5)), axisLabel: { interval: 9 } },
-      yAxis: { type: "category", data: h.machines, axisLabel: { fontSize: 9, interval: 0 } },
+      yAxis: { type: "category", data: h.machines, axisLabel: { fontSize: 8, interval: 0 } },
       visualMap: { min: 0, max: 100, show: false, inRange: { color: ["#b71c1c", "#f9a825", "#2e7d32"] } },
       series: [{ type: "heatmap", data: h.cells, progressive: 0 }],
     });
