@@ -131,3 +131,14 @@ def test_unknown_channels_are_refused() -> None:
         buffer=16,
     )
     assert hub.channel("machine:NOPE") is None
+
+
+def test_kpi_thresholds_come_from_the_plant_yaml_with_defaults() -> None:
+    from pydantic import ValidationError
+
+    from shopfloor.plant import KpiTargets
+
+    assert PLANT.kpi == KpiTargets(oee_red_below=65, oee_green_above=85, on_time_target_pct=89)
+    assert KpiTargets().oee_red_below == 65 and KpiTargets().oee_green_above == 85
+    with pytest.raises(ValidationError, match="oee_green_above"):
+        KpiTargets(oee_red_below=90, oee_green_above=80)
