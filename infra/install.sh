@@ -61,6 +61,22 @@ install_debian_packages() {
     quietly "apt-get install" as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# The dashboards' browser tests drive Debian's Chromium through Playwright (whose wheel ships only its
+# driver: no browser is ever downloaded) and screenshots need a CJK font to render the Chinese pages.
+BROWSER_PACKAGES=(chromium fonts-noto-cjk)
+
+install_browser_packages() {
+    local missing=() pkg
+    for pkg in "${BROWSER_PACKAGES[@]}"; do
+        installed "$pkg" || missing+=("$pkg")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return
+    log "apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    quietly "apt-get update" as_root apt-get update -qq
+    quietly "apt-get install" as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
 # The Kafka broker's jars from Maven Central, into StackSettings.kafka_libs. A stamp with the pom's
 # checksum marks a complete copy, so an interrupted download is redone and a finished one skipped.
 install_kafka_jars() {
@@ -113,6 +129,7 @@ install_venv() {
 
 main() {
     install_debian_packages
+    install_browser_packages
     install_kafka_jars
     install_venv
     log "ready"

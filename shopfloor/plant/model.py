@@ -264,6 +264,21 @@ class LateAlert(Model):
         return self.min_slip_hours / 2 if self.clear_slip_hours is None else self.clear_slip_hours
 
 
+class KpiTargets(Model):
+    """Colours and targets of the load board: OEE below ``oee_red_below`` is red, above ``oee_green_above``
+    green, yellow between (percent); on-time delivery is shown against ``on_time_target_pct``."""
+
+    oee_red_below: Annotated[float, Field(ge=0, le=100)] = 65.0
+    oee_green_above: Annotated[float, Field(ge=0, le=100)] = 85.0
+    on_time_target_pct: Annotated[float, Field(ge=0, le=100)] = 89.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> KpiTargets:
+        if self.oee_green_above < self.oee_red_below:
+            raise ValueError("oee_green_above must not be below oee_red_below")
+        return self
+
+
 class Rules(Model):
     rush_reserve: RushReserve = RushReserve()
     approval: Approval = Approval()

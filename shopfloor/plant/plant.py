@@ -15,6 +15,7 @@ from shopfloor.events import Ident, Model, OperationSpec
 from shopfloor.plant import calendar as cal
 from shopfloor.plant.model import (
     Customer,
+    KpiTargets,
     Machine,
     Material,
     Product,
@@ -73,6 +74,7 @@ class Plant(Model):
     customers: list[Customer] = Field(default_factory=list)
     materials: list[Material] = Field(default_factory=list)
     rules: Rules = Rules()
+    kpi: KpiTargets = KpiTargets()
 
     @model_validator(mode="after")
     def _cross_check(self) -> Plant:
