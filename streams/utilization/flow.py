@@ -27,8 +27,8 @@ from bytewax.operators.windowing import EventClock, TumblingWindower
 from bytewax.outputs import Sink
 
 from shopfloor.events import EventError, MachineCounterEvent, MachineStateEvent, parse_event
+from streams.metrics import LATE_EVENTS, SKIPPED_MESSAGES
 from streams.utilization.closing import Calendar, ClosedWindow, CloserState, MinuteCloser
-from streams.utilization.metrics import LATE_EVENTS, SKIPPED_MESSAGES
 from streams.utilization.minutes import BUCKET, EPOCH, CounterReading, MinuteRow, Sample, StateChange
 
 PROCESSOR = "utilization"

@@ -1,4 +1,4 @@
-"""Prometheus metrics of the utilization flow (served by ``shopfloor streams utilization run``)."""
+"""Prometheus metrics of the stream processors (served by their `run` commands)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ LATE_EVENTS = Counter(
 )
 SKIPPED_MESSAGES = Counter(
     "shopfloor_streams_skipped_messages_total",
-    "Messages a stream processor skipped: invalid (dead-lettered by the raw sink) or of no interest.",
+    "Invalid messages a stream processor skipped (the raw sink dead-letters them).",
     ["processor"],
 )
 CONSUMER_LAG = Gauge(
