@@ -30,7 +30,7 @@ DECLARE
         machine_id,
         sum(running_s) AS running_s, sum(idle_s) AS idle_s, sum(setup_s) AS setup_s,
         sum(stopped_s) AS stopped_s, sum(maintenance_s) AS maintenance_s, sum(fault_s) AS fault_s,
-        sum(offline_s) AS offline_s, sum(good) AS good, sum(scrap) AS scrap,
+        sum(offline_s) AS offline_s, sum(good)::bigint AS good, sum(scrap)::bigint AS scrap,
         sum(planned_s) AS planned_s, sum(run_planned_s) AS run_planned_s, sum(ideal_s) AS ideal_s,
         sum(run_planned_s) / NULLIF(sum(planned_s), 0) AS availability,
         sum(ideal_s) / NULLIF(sum(running_s), 0) AS performance,
