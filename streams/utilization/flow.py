@@ -45,12 +45,34 @@ class LateSample:
     sample: Sample
 
 
+# The event-type header producers set (the bridge, shopfloor.kafka.producer): messages of other types
+# (process values, node births) are skipped without being parsed. The header name moves into the core
+# with issue 18; until then it is the literal both producers use.
+TYPE_HEADER = "type"
+_WANTED = frozenset({b"machine.state", b"machine.counter"})
+
+
+def _wanted(item: Any) -> bool:
+    headers = getattr(item, "headers", None)
+    if not headers:
+        return True
+    for name, value in headers:
+        if name == TYPE_HEADER:
+            return value in _WANTED
+    return True
+
+
 def parse_batch(batch: list[Any]) -> list[Keyed]:
     """Machine state and counter events of a batch as (machine id, sample); everything else skipped."""
     out: list[Keyed] = []
     skipped = 0
     for item in batch:
-        raw = item if isinstance(item, bytes | str) else getattr(item, "value", None)
+        if isinstance(item, bytes | str):
+            raw: bytes | str | None = item
+        elif _wanted(item):
+            raw = getattr(item, "value", None)
+        else:
+            continue
         if raw is None:
             skipped += 1
             continue

@@ -173,3 +173,28 @@ def test_crash_and_resume_doubles_no_bucket(tmp_path: Path) -> None:
 
 def test_bucket_constant() -> None:
     assert timedelta(minutes=1) == BUCKET
+
+
+def test_parse_batch_skips_other_types_by_header_and_counts_invalid_messages() -> None:
+    from bytewax.connectors.kafka import KafkaSourceMessage
+
+    from streams.metrics import SKIPPED_MESSAGES
+    from streams.utilization.flow import parse_batch
+
+    skipped = SKIPPED_MESSAGES.labels(processor="utilization")
+    before = skipped._value.get()
+    good = st("M1", 0, R)
+    batch = [
+        KafkaSourceMessage(b"M1", good, headers=[("type", b"machine.state")]),
+        # Claims to be a process event: not parsed at all (its body is not even valid).
+        KafkaSourceMessage(b"M1", b"{not json", headers=[("type", b"machine.process")]),
+        KafkaSourceMessage(b"M1", ct("M1", 1, 5, 0)),  # no header: parsed
+        KafkaSourceMessage(b"M1", b"{broken"),
+        KafkaSourceMessage(b"M1", None),
+    ]
+    parsed = parse_batch(batch)
+    assert [(key, type(sample).__name__) for key, sample in parsed] == [
+        ("M1", "StateChange"),
+        ("M1", "CounterReading"),
+    ]
+    assert skipped._value.get() - before == 2
