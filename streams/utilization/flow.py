@@ -14,7 +14,7 @@ The sink receives :class:`MinuteRow` and :class:`LateSample` items.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +29,7 @@ from bytewax.outputs import Sink
 from shopfloor.events import EventError, MachineCounterEvent, MachineStateEvent, parse_event
 from streams.metrics import LATE_EVENTS, SKIPPED_MESSAGES
 from streams.utilization.closing import Calendar, ClosedWindow, CloserState, MinuteCloser
-from streams.utilization.minutes import BUCKET, EPOCH, CounterReading, MinuteRow, Sample, StateChange
+from streams.utilization.minutes import BUCKET, EPOCH, Carry, CounterReading, MinuteRow, Sample, StateChange
 
 PROCESSOR = "utilization"
 DEFAULT_LATENESS = timedelta(seconds=10)
@@ -124,12 +124,21 @@ def build_flow(
     calendar: Calendar,
     lateness: timedelta = DEFAULT_LATENESS,
     flow_id: str = PROCESSOR,
+    initial: Mapping[str, Carry] | None = None,
+    since: datetime | None = None,
 ) -> Dataflow:
     """The utilization dataflow from ``source`` to ``sink``; ``clock`` is the system time (UTC, aware).
 
     ``lateness`` is how long (system time) the watermark of a machine waits behind its newest event:
     events up to that much out of order still count in their minute; later ones go to the late stream.
+    ``initial`` gives machines their state and last counter reading before the input starts (a rebuild
+    of a time range: see :func:`streams.utilization.rebuild.carry_before`); without it the time before
+    a machine's first state event is in no state and its first counter reading is a baseline.
+    ``since`` (a minute start) is where a rebuild's range begins: each machine's minutes from there
+    to its first event are written from its ``initial`` carry.
     """
+    if since is not None and since != since.replace(second=0, microsecond=0):
+        raise ValueError(f"since must be a minute start, got {since.isoformat()}")
     flow = Dataflow(flow_id)
     raw = op.input("input", flow, source)
     keyed = op.flat_map_batch("parse", raw, parse_batch)
@@ -157,7 +166,7 @@ def build_flow(
     closed = op.map("tag_machine", windows.down, _closed)
 
     def closer(resume: CloserState | None, _calendar: Calendar = calendar) -> MinuteCloser:
-        return MinuteCloser(_calendar, clock, resume)
+        return MinuteCloser(_calendar, clock, resume, initial=initial, since=since)
 
     minutes = op.stateful("close", closed, closer)
     rows: Any = op.map("rows", minutes, _value)
