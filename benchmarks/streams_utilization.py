@@ -21,6 +21,7 @@ The measuring functions take settings and return figures: ``benchmarks/streams.p
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import statistics
 import threading
 import time
@@ -259,10 +260,7 @@ def current_state_latency(
     return Latency(statistics.median(delays), delays[min(len(delays) - 1, int(len(delays) * 0.99))], len(delays))
 
 
-def bucket_finality(
-    kafka: KafkaSettings, pg: PostgresSettings, minutes: int = 2, lateness_s: float = 10.0, machines: int = 10
-) -> list[float]:
-    """Seconds from each minute's end + lateness to its row visible, with the live flow on a paced stream."""
+def _live_flow(kafka: KafkaSettings, pg: PostgresSettings, lateness_s: float) -> None:
     source = KafkaSource(
         brokers=[kafka.bootstrap_servers],
         topics=[topic_name(KafkaTopic.TELEMETRY, kafka.topic_prefix)],
@@ -273,8 +271,16 @@ def bucket_finality(
     flow = build_flow(
         source, UtilizationSink(pg), utcnow, calendar=AlwaysPlanned(), lateness=timedelta(seconds=lateness_s)
     )
-    # The flow has no stop: it runs in a daemon thread that ends with the benchmark.
-    threading.Thread(target=run_main, args=(flow,), daemon=True).start()
+    run_main(flow)
+
+
+def bucket_finality(
+    kafka: KafkaSettings, pg: PostgresSettings, minutes: int = 2, lateness_s: float = 10.0, machines: int = 10
+) -> list[float]:
+    """Seconds from each minute's end + lateness to its row visible, with the live flow on a paced stream."""
+    # The live flow has no stop: it runs in a process of its own, terminated at the end.
+    flow_process = mp.get_context("spawn").Process(target=_live_flow, args=(kafka, pg, lateness_s), daemon=True)
+    flow_process.start()
     producer = make_producer(kafka, **{"linger.ms": 1})
     topic = topic_name(KafkaTopic.TELEMETRY, kafka.topic_prefix)
     start = datetime.now(UTC)
