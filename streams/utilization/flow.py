@@ -23,7 +23,7 @@ import bytewax.operators as op
 import bytewax.operators.windowing as win
 from bytewax.dataflow import Dataflow
 from bytewax.inputs import Source
-from bytewax.operators.windowing import EventClock, TumblingWindower
+from bytewax.operators.windowing import EventClock, TumblingWindower, _EventClockLogic, _EventClockState
 from bytewax.outputs import Sink
 
 from shopfloor.events import EventError, MachineCounterEvent, MachineStateEvent, parse_event
@@ -116,6 +116,35 @@ def _late(item: tuple[str, tuple[int, Sample]]) -> LateSample:
     return LateSample(machine_id, sample)
 
 
+class _WatermarkClockLogic(_EventClockLogic[Sample]):
+    """EventClock logic that wakes its window operator when the watermark will reach a close time.
+
+    bytewax's default maps a window's close time (event time) to the same instant of system time. For
+    events behind the wall clock (a consumer catching up, a replay) that instant is past, and the
+    operator is then only woken by new items: a machine that went quiet would keep its last minutes
+    open. The watermark reaches ``t`` at ``system_time_of_max_event + (t - watermark_base)``.
+    """
+
+    def to_system_utc(self, timestamp: datetime) -> datetime | None:
+        try:
+            return self.state.system_time_of_max_event + (timestamp - self.state.watermark_base)
+        except OverflowError:
+            return None
+
+
+class WatermarkEventClock(EventClock[Sample]):
+    """bytewax 0.21.1's EventClock (pinned) with the wake-up time of :class:`_WatermarkClockLogic`."""
+
+    def build(self, resume_state: _EventClockState | None) -> _EventClockLogic[Sample]:
+        if resume_state is None:
+            return _WatermarkClockLogic(
+                self.now_getter, self.ts_getter, self.to_system_utc, self.wait_for_system_duration
+            )
+        return _WatermarkClockLogic(
+            self.now_getter, self.ts_getter, self.to_system_utc, self.wait_for_system_duration, resume_state
+        )
+
+
 def build_flow(
     source: Source[Any],
     sink: Sink[MinuteRow | LateSample],
@@ -142,14 +171,7 @@ def build_flow(
     flow = Dataflow(flow_id)
     raw = op.input("input", flow, source)
     keyed = op.flat_map_batch("parse", raw, parse_batch)
-    event_clock = EventClock(
-        _sample_ts,
-        wait_for_system_duration=lateness,
-        now_getter=clock,
-        # A window ending at t closes when the watermark reaches t: about `lateness` after t in a live
-        # stream. Waking earlier would only spin the operator.
-        to_system_utc=lambda t: t + lateness,
-    )
+    event_clock = WatermarkEventClock(_sample_ts, wait_for_system_duration=lateness, now_getter=clock)
     # ordered=True (the default, kept on purpose): items are played in event-time order once the
     # watermark passes them, so each machine's windows open, and close, in minute order, which the
     # closer's carry-over relies on.

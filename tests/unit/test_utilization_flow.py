@@ -198,3 +198,17 @@ def test_parse_batch_skips_other_types_by_header_and_counts_invalid_messages() -
         ("M1", "CounterReading"),
     ]
     assert skipped._value.get() - before == 2
+
+
+def test_the_clock_wakes_the_window_operator_when_the_watermark_reaches_a_close_time() -> None:
+    from streams.utilization.flow import WatermarkEventClock
+    from streams.utilization.minutes import StateChange
+
+    system = TimeTestingGetter(datetime(2026, 12, 2, 16, 0, tzinfo=UTC))
+    logic = WatermarkEventClock(lambda s: s.ts, wait_for_system_duration=LATENESS, now_getter=system.get).build(None)
+    logic.before_batch()
+    # An event three minutes behind the wall clock (a consumer catching up): watermark 09:59:50 + elapsed.
+    logic.on_item(StateChange(T0, R, "a"))
+    close = T0 + timedelta(minutes=1)
+    # The watermark reaches 10:01:00 seventy seconds of system time later, not at 10:01:00 (long past).
+    assert logic.to_system_utc(close) == system.now + timedelta(seconds=70)
