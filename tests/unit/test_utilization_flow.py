@@ -207,7 +207,7 @@ def test_the_clock_wakes_the_window_operator_when_the_watermark_reaches_a_close_
     system = TimeTestingGetter(datetime(2026, 12, 2, 16, 0, tzinfo=UTC))
     logic = WatermarkEventClock(lambda s: s.ts, wait_for_system_duration=LATENESS, now_getter=system.get).build(None)
     logic.before_batch()
-    # An event three minutes behind the wall clock (a consumer catching up): watermark 09:59:50 + elapsed.
+    # An event far behind the wall clock (a consumer catching up): watermark 09:59:50 + elapsed.
     logic.on_item(StateChange(T0, R, "a"))
     close = T0 + timedelta(minutes=1)
     # The watermark reaches 10:01:00 seventy seconds of system time later, not at 10:01:00 (long past).
