@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plc": ("edge.plc.cli", "PLC gateway: poll Modbus TCP / OPC UA and publish machine events."),
     "schedule": ("rescheduler.cli", "Solve schedules and run the rescheduler service."),
     "dashboards": ("dashboards.cli", "Live dashboards: load board, Gantt, machine and order pages."),
+    "streams": ("streams.cli", "Stream processors: raw sink, utilization and OEE, roll-ups, orders."),
 }
 
 
