@@ -18,14 +18,12 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from shopfloor.headers import HEADER_TYPE
 from shopfloor.settings import KafkaSettings
 from shopfloor.topics import KafkaTopic, topic_name
 from streams.metrics import CONSUMER_LAG
 
 PROCESSOR = "utilization"
-# The event-type header producers set (the bridge, shopfloor.kafka.producer). The header name moves
-# into the core with issue 18; until then it is the literal both producers use.
-TYPE_HEADER = "type"
 WANTED_TYPES = frozenset({b"machine.state", b"machine.counter"})
 
 
@@ -33,7 +31,7 @@ def _wanted(headers: object) -> bool:
     """False when the type header names an event the flow does not use (librdkafka gives a list)."""
     if isinstance(headers, list):
         for name, value in headers:
-            if name == TYPE_HEADER:
+            if name == HEADER_TYPE:
                 return value in WANTED_TYPES
     return True
 
