@@ -28,10 +28,11 @@ from bytewax.operators.windowing import EventClock, TumblingWindower, _EventCloc
 from bytewax.outputs import Sink
 
 from shopfloor.events import EventError, MachineCounterEvent, MachineStateEvent, parse_event
+from shopfloor.headers import HEADER_TYPE
 from streams.metrics import LATE_EVENTS, SKIPPED_MESSAGES
 from streams.utilization.closing import Calendar, ClosedWindow, CloserState, MinuteCloser
 from streams.utilization.minutes import BUCKET, EPOCH, Carry, CounterReading, MinuteRow, Sample, StateChange
-from streams.utilization.source import TYPE_HEADER, WANTED_TYPES
+from streams.utilization.source import WANTED_TYPES
 
 PROCESSOR = "utilization"
 DEFAULT_LATENESS = timedelta(seconds=10)
@@ -52,7 +53,7 @@ def _wanted(item: Any) -> bool:
     headers = getattr(item, "headers", None)
     if headers:
         for name, value in headers:
-            if name == TYPE_HEADER:
+            if name == HEADER_TYPE:
                 return value in WANTED_TYPES
     return True
 
