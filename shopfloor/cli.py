@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("edge.scan.cli", "Scan-gun agent: barcode scans to work-order events."),
     "plc": ("edge.plc.cli", "PLC gateway: poll Modbus TCP / OPC UA and publish machine events."),
     "schedule": ("rescheduler.cli", "Solve schedules and run the rescheduler service."),
+    "orders": ("orders.cli", "The order hub: orders API, channel webhooks, approvals, work orders."),
 }
 
 
