@@ -68,10 +68,13 @@ def save(conn: Connection, site_id: str, snap: OrderSnapshot, event_type: str, b
 
 def add_steps(conn: Connection, order_id: str, steps: list[tuple[str, str, str, str]]) -> None:
     """Approval steps (step, rule, reason, role), pending."""
+    row = conn.execute("SELECT count(*) FROM order_approval_step WHERE order_id = %s", (order_id,)).fetchone()
+    first = int(row[0]) if row else 0
     with conn.cursor() as cur:
         cur.executemany(
-            "INSERT INTO order_approval_step (order_id, step, rule, reason, required_role) VALUES (%s, %s, %s, %s, %s)",
-            [(order_id, *s) for s in steps],
+            "INSERT INTO order_approval_step (order_id, step, ordinal, rule, reason, required_role)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            [(order_id, s[0], first + i, *s[1:]) for i, s in enumerate(steps)],
         )
 
 
@@ -87,7 +90,7 @@ def sign_steps(conn: Connection, order_id: str, steps: list[str], by: str, at: d
 def steps_of(conn: Connection, order_id: str) -> list[ApprovalStepOut]:
     rows = conn.execute(
         "SELECT step, rule, reason, required_role, status, decided_by, decided_at FROM order_approval_step "
-        "WHERE order_id = %s ORDER BY created_at, step",
+        "WHERE order_id = %s ORDER BY ordinal, step",
         (order_id,),
     ).fetchall()
     return [

@@ -43,6 +43,8 @@ ALTER TABLE order_version ADD COLUMN recorded_by text NOT NULL DEFAULT '';
 CREATE TABLE order_approval_step (
     order_id      text        NOT NULL REFERENCES customer_order ON DELETE CASCADE,
     step          text        NOT NULL,
+    -- Position in the order's list of steps (the rules' order in the YAML).
+    ordinal       integer     NOT NULL DEFAULT 0,
     -- The rule that asked for it, and why (e.g. "total 61,200.00 over 50,000").
     rule          text        NOT NULL,
     reason        text        NOT NULL DEFAULT '',
