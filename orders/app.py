@@ -11,7 +11,8 @@ from psycopg_pool import ConnectionPool
 
 from orders.config import HubConfig, load_config
 from orders.hub import HubError, OrderHub
-from orders.routes import approvals, orders
+from orders.intake import ChannelIntake
+from orders.routes import approvals, channels, orders
 from orders.settings import OrdersSettings
 from shopfloor.auth import DbTokenStore, TokenStore, install
 from shopfloor.db.pool import Connection
@@ -45,6 +46,7 @@ def make_app(
     )
     install(app, tokens or DbTokenStore(pool))
     app.state.hub = OrderHub(plant, config, settings, pool, clock)
+    app.state.intake = ChannelIntake(app.state.hub, config)
 
     @app.exception_handler(HubError)
     def hub_error(request: Request, exc: HubError) -> JSONResponse:
@@ -57,4 +59,5 @@ def make_app(
     app.include_router(orders.writers)
     app.include_router(approvals.router)
     app.include_router(orders.readers)
+    app.include_router(channels.router)
     return app

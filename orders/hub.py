@@ -11,10 +11,11 @@ from typing import Any
 import psycopg.errors
 from psycopg_pool import ConnectionPool
 
-from orders import store
+from orders import intake_store, store
 from orders.approval import Proposal, ProposedLine, requirements
 from orders.config import HubConfig
 from orders.emit import Emitter
+from orders.intake_store import Delivery
 from orders.models import LineIn, OrderIn, OrderOut, OrderPage, OrderPatch, OrderSnapshot, VersionDiff, VersionOut
 from orders.settings import OrdersSettings
 from orders.versions import diff
@@ -121,18 +122,42 @@ class OrderHub:
 
     # --- operations -------------------------------------------------------------------------------------
 
-    def create(self, order: OrderIn, by: str, tags: Sequence[str] = ()) -> OrderOut:
+    def create(self, order: OrderIn, by: str, tags: Sequence[str] = (), delivery: Delivery | None = None) -> OrderOut:
+        """A new order; with a channel ``delivery``, a retried delivery answers with the order it made
+        (``OrderOut`` with ``created_now`` false) and a replayed signed request is refused (409)."""
         lines = self._check(order.customer_id, order.lines, order.custom_fields)
         try:
             with self.pool.connection() as conn:
                 with conn.transaction():
-                    out = self._create(conn, order, lines, by, list(tags))
+                    out = self._create(conn, order, lines, by, list(tags), delivery)
                 return out
         except psycopg.errors.UniqueViolation:
+            if delivery is not None:  # the same delivery, twice at once: the other one made the order
+                with self.pool.connection() as conn:
+                    prior = intake_store.delivered(conn, delivery)
+                    if prior is not None:
+                        return self._read(conn, prior).model_copy(update={"created_now": False})
             raise HubError(409, f"channel {order.channel!r} already has an order {order.external_id!r}") from None
 
-    def _create(self, conn: Connection, order: OrderIn, lines: list[OrderLine], by: str, tags: list[str]) -> OrderOut:
-        if order.external_id is not None:
+    def _create(
+        self,
+        conn: Connection,
+        order: OrderIn,
+        lines: list[OrderLine],
+        by: str,
+        tags: list[str],
+        delivery: Delivery | None,
+    ) -> OrderOut:
+        if delivery is not None:
+            intake_store.forget_old_signatures(conn, self.settings.channel_tolerance_s)
+            if not intake_store.first_sight(conn, delivery):
+                raise HubError(409, "replayed request: this signed request was received before")
+            prior = intake_store.delivered(conn, delivery)
+            if prior is None and order.external_id is not None:
+                prior = store.by_external_id(conn, order.channel, order.external_id)
+            if prior is not None:
+                return self._read(conn, prior).model_copy(update={"created_now": False})
+        elif order.external_id is not None:
             existing = store.by_external_id(conn, order.channel, order.external_id)
             if existing is not None:
                 raise HubError(409, f"channel {order.channel!r} already has order {existing} as {order.external_id!r}")
@@ -165,6 +190,8 @@ class OrderHub:
         self.emit.created(conn, snap)
         if not steps:
             self.emit.release(conn, snap)
+        if delivery is not None:
+            intake_store.record_delivery(conn, delivery, snap.order_id)
         return self._read(conn, snap.order_id)
 
     def get(self, order_id: str) -> OrderOut:

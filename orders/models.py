@@ -110,6 +110,8 @@ class OrderOut(OrderSnapshot):
     # Steps still waiting for a signature, e.g. ["finance_review"].
     pending_approvals: list[str]
     work_orders: list[str]
+    # False when a channel's retried delivery answered with the order an earlier delivery made.
+    created_now: bool = True
 
 
 class OrderPage(Model):

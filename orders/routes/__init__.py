@@ -1,5 +1,5 @@
 """The hub's routers, one per resource or audience."""
 
-from orders.routes import approvals, orders
+from orders.routes import approvals, channels, orders
 
-__all__ = ["approvals", "orders"]
+__all__ = ["approvals", "channels", "orders"]

@@ -26,6 +26,12 @@ ENGINEER = TOKENS.add("eve (engineering)", [Role.ENGINEERING])
 VIEWER = TOKENS.add("tv", [Role.VIEWER])
 
 
+CHANNEL_SECRETS = {"marketplace": b"mk-secret", "distributor": b"ds-secret"}
+SETTINGS = OrdersSettings.model_validate(
+    {"channel_secrets": {name: secret.decode() for name, secret in CHANNEL_SECRETS.items()}}
+)
+
+
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -70,7 +76,7 @@ def order_body(**overrides: Any) -> dict[str, Any]:
 def hub_app(pg_settings: PostgresSettings) -> Iterator[FastAPI]:
     pg = pg_settings.model_copy(update={"pool_max": 16})
     with make_pool(pg, name="orders-test") as pool:
-        yield make_app(OrdersSettings(), pool, clock=lambda: NOW, tokens=TOKENS)
+        yield make_app(SETTINGS, pool, clock=lambda: NOW, tokens=TOKENS)
 
 
 @pytest.fixture

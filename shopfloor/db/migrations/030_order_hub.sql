@@ -95,3 +95,4 @@ CREATE TABLE channel_signature_seen (
     channel     text        NOT NULL,
     received_at timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX channel_signature_seen_age ON channel_signature_seen (received_at);
