@@ -12,7 +12,7 @@ from psycopg_pool import ConnectionPool
 from orders.config import HubConfig, load_config
 from orders.hub import HubError, OrderHub
 from orders.intake import ChannelIntake
-from orders.routes import approvals, channels, orders
+from orders.routes import approvals, changes, channels, orders
 from orders.settings import OrdersSettings
 from shopfloor.auth import DbTokenStore, TokenStore, install
 from shopfloor.db.pool import Connection
@@ -59,5 +59,6 @@ def make_app(
     app.include_router(orders.writers)
     app.include_router(approvals.router)
     app.include_router(orders.readers)
+    app.include_router(changes.router)
     app.include_router(channels.router)
     return app

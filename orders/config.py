@@ -14,6 +14,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from orders.approval import ApprovalRule
+from shopfloor.auth import Role
 from shopfloor.events import Model
 
 FieldName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
@@ -66,8 +67,34 @@ class ChannelConfig(Model):
     tags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list)
 
 
+ImpactCondition = Literal[
+    "always",
+    "work_in_progress",
+    "amount_changed",
+    "payment_terms_change",
+    "material_issued",
+    "project_at_risk",
+    "quantity_changed",
+    "product_changed",
+    "due_date_changed",
+    "hold",
+]
+
+
+class Department(Model):
+    """A department that must sign off a change to an order in production when its condition holds."""
+
+    department: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+    role: Role
+    when: Annotated[list[ImpactCondition], Field(min_length=1)]
+    email: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(default_factory=list)
+
+
 class HubConfig(Model):
     custom_fields: list[CustomField] = Field(default_factory=list)
+    change_signoff: list[Department] = Field(default_factory=list)
+    # A change of the total by more than this share (or across an approval threshold) changes payment terms.
+    payment_terms_change_share: Annotated[float, Field(ge=0, le=10)] = 0.1
     approval_rules: list[ApprovalRule] = Field(default_factory=list)
     channels: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")], ChannelConfig] = Field(
         default_factory=dict

@@ -13,10 +13,22 @@ from psycopg_pool import ConnectionPool
 
 from orders import intake_store, store
 from orders.approval import Proposal, ProposedLine, requirements
+from orders.changes import ChangeDesk
 from orders.config import HubConfig
+from orders.ctp_client import CtpClient
 from orders.emit import Emitter
+from orders.errors import HubError, field_error
+from orders.impact import ImpactAnalyst
 from orders.intake_store import Delivery
-from orders.models import LineIn, OrderIn, OrderOut, OrderPage, OrderPatch, OrderSnapshot, VersionDiff, VersionOut
+from orders.models import (
+    LineIn,
+    OrderIn,
+    OrderOut,
+    OrderPage,
+    OrderPatch,
+    OrderSnapshot,
+    total_of,
+)
 from orders.settings import OrdersSettings
 from orders.versions import diff
 from shopfloor.auth import Principal, Role
@@ -26,18 +38,7 @@ from shopfloor.plant import Plant
 
 FINAL = ("done", "cancelled")
 
-
-class HubError(Exception):
-    """An answer other than success: HTTP status and detail (a text, or FastAPI-style field errors)."""
-
-    def __init__(self, status: int, detail: str | list[dict[str, Any]]) -> None:
-        super().__init__(str(detail))
-        self.status = status
-        self.detail = detail
-
-
-def field_error(loc: Sequence[str | int], msg: str, kind: str) -> dict[str, Any]:
-    return {"loc": ["body", *loc], "msg": msg, "type": kind}
+__all__ = ["HubError", "OrderHub", "field_error", "total_of"]
 
 
 class OrderHub:
@@ -55,6 +56,10 @@ class OrderHub:
         self.pool = pool
         self.clock = clock
         self.emit = Emitter(plant, clock)
+        self.ctp = CtpClient(
+            settings.rescheduler_url, settings.rescheduler_token.get_secret_value(), settings.rescheduler_timeout_s
+        )
+        self.changes = ChangeDesk(config, ImpactAnalyst(plant, config, self.ctp))
 
     # --- checks -----------------------------------------------------------------------------------------
 
@@ -207,32 +212,38 @@ class OrderHub:
     def _next(self, snap: OrderSnapshot, **changes: Any) -> OrderSnapshot:
         return OrderSnapshot.model_validate({**snap.model_dump(), **changes, "version": snap.version + 1})
 
-    def update(self, order_id: str, patch: OrderPatch, by: str) -> OrderOut:
+    def _patched(self, snap: OrderSnapshot, patch: OrderPatch) -> tuple[OrderSnapshot, list[str]]:
+        """The next version with ``patch`` applied (checked), and the fields that differ."""
         given = patch.model_dump(exclude_unset=True)
+        customer = patch.customer_id or snap.customer_id
+        lines_in = (
+            patch.lines
+            if patch.lines is not None
+            else [LineIn(product_id=ln.product_id, quantity=ln.quantity, unit_price=ln.unit_price) for ln in snap.lines]
+        )
+        custom = {**snap.custom_fields, **(patch.custom_fields or {})}
+        lines = self._check(customer, lines_in, custom)
+        changes: dict[str, Any] = {k: v for k, v in given.items() if k not in ("lines", "custom_fields")}
+        changes |= {"customer_id": customer, "lines": lines, "total": total_of(lines), "custom_fields": custom}
+        new = self._next(snap, **changes)
+        return new, [f.field for f in diff(snap, new, ignore=("version",)).changes]
+
+    def update(self, order_id: str, patch: OrderPatch, by: str) -> tuple[OrderOut, bool]:
+        """Apply a change, or, for a customer change to an order in production, open it for sign-off
+        (then the second value is True: the order is unchanged until every department signed off)."""
         with self.pool.connection() as conn:
             with conn.transaction():
                 snap = self._locked(conn, order_id)
                 if snap.status in FINAL:
                     raise HubError(409, f"order {order_id} is {snap.status}")
-                customer = patch.customer_id or snap.customer_id
-                lines_in = (
-                    patch.lines
-                    if patch.lines is not None
-                    else [
-                        LineIn(product_id=ln.product_id, quantity=ln.quantity, unit_price=ln.unit_price)
-                        for ln in snap.lines
-                    ]
-                )
-                custom = {**snap.custom_fields, **(patch.custom_fields or {})}
-                lines = self._check(customer, lines_in, custom)
-                changes: dict[str, Any] = {k: v for k, v in given.items() if k not in ("lines", "custom_fields")}
-                changes |= {"customer_id": customer, "lines": lines, "total": total_of(lines), "custom_fields": custom}
-                new = self._next(snap, **changes)
-                fields = [f.field for f in diff(snap, new, ignore=("version",)).changes]
-                if not fields:
-                    return self._read(conn, order_id)
-                self._apply_change(conn, new, fields, by)
-            return self._read(conn, order_id)
+                new, fields = self._patched(snap, patch)
+                deferred = bool(fields) and self.changes.needs_signoff(conn, order_id, fields)
+                if deferred:
+                    request = patch.model_dump(mode="json", exclude_unset=True)
+                    self.changes.request(conn, snap, new, "change", request, by)
+                elif fields:
+                    self._apply_change(conn, new, fields, by)
+            return self._read(conn, order_id), deferred
 
     def _apply_change(self, conn: Connection, new: OrderSnapshot, fields: list[str], by: str) -> None:
         store.save(conn, self.plant.site_id, new, "order.changed", by)
@@ -253,15 +264,70 @@ class OrderHub:
         if new.status in ("approved", "in_production"):
             self.emit.release(conn, new)
 
-    def hold(self, order_id: str, reason: str, by: str) -> OrderOut:
+    def hold(self, order_id: str, reason: str, by: str) -> tuple[OrderOut, bool]:
         with self.pool.connection() as conn:
             with conn.transaction():
                 snap = self._locked(conn, order_id)
                 if snap.status in (*FINAL, "on_hold"):
                     raise HubError(409, f"order {order_id} is {snap.status}")
-                new = self._next(snap, status="on_hold", held_from=snap.status, notes=_note(snap.notes, "held", reason))
-                store.save(conn, self.plant.site_id, new, "order.changed", by)
-                self.emit.changed(conn, new, ["hold"])
+                deferred = self.changes.needs_signoff(conn, order_id, None)
+                if deferred:
+                    new = self._next(snap, status="on_hold", held_from=snap.status)
+                    self.changes.request(conn, snap, new, "hold", {"reason": reason}, by)
+                else:
+                    self._hold(conn, snap, reason, by)
+            return self._read(conn, order_id), deferred
+
+    def _hold(self, conn: Connection, snap: OrderSnapshot, reason: str, by: str) -> OrderSnapshot:
+        new = self._next(snap, status="on_hold", held_from=snap.status, notes=_note(snap.notes, "held", reason))
+        store.save(conn, self.plant.site_id, new, "order.changed", by)
+        self.emit.changed(conn, new, ["hold"])
+        return new
+
+    def sign_change(
+        self, order_id: str, change_id: int, principal: Principal, departments: Sequence[str] | None
+    ) -> OrderOut:
+        """Sign off a pending change for the caller's departments; the last signature applies it."""
+        with self.pool.connection() as conn:
+            with conn.transaction():
+                snap = self._locked(conn, order_id)
+                if self.changes.pending_id(conn, order_id) != change_id:
+                    raise HubError(409, f"change {change_id} of order {order_id} is not waiting for sign-off")
+                pending = self.changes.pending_departments(conn, change_id)
+                mine, complete = self.changes.sign(
+                    conn, change_id, principal, list(departments) if departments is not None else None, self.clock()
+                )
+                if not mine:
+                    raise HubError(403, f"none of the pending departments is yours to sign: {', '.join(pending)}")
+                if complete:
+                    change = self.changes.load(conn, order_id, change_id)[0]
+                    if change.kind == "hold":
+                        applied = self._hold(conn, snap, str(change.request.get("reason", "")), change.requested_by)
+                    else:
+                        applied, fields = self._patched(snap, OrderPatch.model_validate(change.request))
+                        if fields:
+                            self._apply_change(conn, applied, fields, change.requested_by)
+                        else:
+                            applied = snap
+                    self.changes.close(conn, change_id, "applied", applied.version, self.clock())
+            return self._read(conn, order_id)
+
+    def reject_change(self, order_id: str, change_id: int, principal: Principal) -> OrderOut:
+        with self.pool.connection() as conn:
+            with conn.transaction():
+                self._locked(conn, order_id)
+                if self.changes.pending_id(conn, order_id) != change_id:
+                    raise HubError(409, f"change {change_id} of order {order_id} is not waiting for sign-off")
+                pending = self.changes.pending_departments(conn, change_id)
+                roles = {d.department: d.role for d in self.config.change_signoff}
+                if not any(principal.has_any(frozenset({roles[d]})) for d in pending if d in roles):
+                    raise HubError(403, f"only a pending department may reject: {', '.join(pending)}")
+                conn.execute(
+                    "UPDATE order_change_signoff SET status = 'rejected', signed_by = %s, signed_at = %s "
+                    "WHERE change_id = %s AND status = 'pending'",
+                    (principal.name, self.clock(), change_id),
+                )
+                self.changes.close(conn, change_id, "rejected", None, self.clock())
             return self._read(conn, order_id)
 
     def release_hold(self, order_id: str, by: str) -> OrderOut:
@@ -314,26 +380,6 @@ class OrderHub:
                     self.emit.approved(conn, new)
                     self.emit.release(conn, new)
             return self._read(conn, order_id)
-
-    def versions(self, order_id: str) -> list[VersionOut]:
-        with self.pool.connection() as conn:
-            found = store.versions(conn, order_id)
-        if not found:
-            raise HubError(404, f"no order {order_id!r}")
-        return found
-
-    def diff(self, order_id: str, a: int, b: int) -> VersionDiff:
-        by_version = {v.version: v for v in self.versions(order_id)}
-        missing = [str(v) for v in (a, b) if v not in by_version]
-        if missing:
-            raise HubError(404, f"order {order_id} has no version {', '.join(missing)}")
-        old = OrderSnapshot.model_validate(by_version[a].snapshot)
-        new = OrderSnapshot.model_validate(by_version[b].snapshot)
-        return diff(old, new)
-
-
-def total_of(lines: Sequence[OrderLine]) -> Decimal:
-    return sum((ln.unit_price * ln.quantity for ln in lines), Decimal(0)).quantize(Decimal("0.0001"))
 
 
 def _note(notes: str, what: str, reason: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -101,6 +102,14 @@ class ApprovalStepOut(Model):
     decided_at: UtcDatetime | None
 
 
+class PendingChange(Model):
+    """A customer change waiting for sign-off: it takes effect only when no department is pending."""
+
+    change_id: int
+    kind: str
+    pending_departments: list[str]
+
+
 class OrderOut(OrderSnapshot):
     created_at: UtcDatetime
     updated_at: UtcDatetime
@@ -110,6 +119,7 @@ class OrderOut(OrderSnapshot):
     # Steps still waiting for a signature, e.g. ["finance_review"].
     pending_approvals: list[str]
     work_orders: list[str]
+    pending_changes: list[PendingChange] = Field(default_factory=list)
     # False when a channel's retried delivery answered with the order an earlier delivery made.
     created_now: bool = True
 
@@ -140,3 +150,7 @@ class VersionDiff(Model):
     from_version: int
     to_version: int
     changes: list[FieldChange]
+
+
+def total_of(lines: Sequence[OrderLine]) -> Decimal:
+    return sum((ln.unit_price * ln.quantity for ln in lines), Decimal(0)).quantize(Decimal("0.0001"))

@@ -21,6 +21,7 @@ from datetime import datetime
 import httpx
 from confluent_kafka import KafkaError, Message, Producer
 
+from orders.notify import Notifier
 from shopfloor.auth import signed_headers
 from shopfloor.db.pool import Connection
 from shopfloor.events import EventBase
@@ -169,6 +170,7 @@ class Publisher:
         kafka: KafkaSink | None,
         webhook: WebhookSink | None,
         *,
+        notifier: Notifier | None = None,
         interval_s: float,
         batch: int,
         clock: Callable[[], datetime],
@@ -176,6 +178,7 @@ class Publisher:
         self._connect = connect
         self._kafka = kafka
         self._webhook = webhook
+        self._notifier = notifier
         self._interval_s = interval_s
         self._batch = batch
         self._clock = clock
@@ -196,6 +199,9 @@ class Publisher:
             if sink is not None:
                 s, f = publish_round(conn, sink, column, self._batch, self._clock)
                 sent, failed = sent + s, failed + f
+        if self._notifier is not None:
+            s, f = self._notifier.round(conn, self._clock)
+            sent, failed = sent + s, failed + f
         return sent, failed
 
     def _run(self) -> None:
@@ -215,6 +221,6 @@ class Publisher:
                 self._stop.wait(self._interval_s)
         if conn is not None:
             conn.close()
-        for sink in (self._kafka, self._webhook):
+        for sink in (self._kafka, self._webhook, self._notifier):
             if sink is not None:
                 sink.close()

@@ -9,6 +9,8 @@ from datetime import datetime
 import uvicorn
 
 from orders.app import make_app
+from orders.config import HubConfig, load_config
+from orders.notify import Notifier
 from orders.outbox import KafkaSink, Publisher, WebhookSink
 from orders.settings import OrdersSettings
 from shopfloor.db.pool import connect, make_pool
@@ -19,14 +21,20 @@ log = logging.getLogger(__name__)
 
 
 def make_publisher(
-    settings: OrdersSettings, pg: PostgresSettings, kafka: KafkaSettings, clock: Callable[[], datetime] = utcnow
+    settings: OrdersSettings,
+    pg: PostgresSettings,
+    kafka: KafkaSettings,
+    config: HubConfig,
+    clock: Callable[[], datetime] = utcnow,
 ) -> Publisher:
     secret = settings.webhook_secret.get_secret_value().encode()
     webhook = WebhookSink(settings.webhook_url, secret, settings.webhook_timeout_s) if settings.webhook_url else None
+    notifier = Notifier(settings, config)
     return Publisher(
         lambda: connect(pg),
         KafkaSink(kafka, settings.publish_timeout_s),
         webhook,
+        notifier=notifier if notifier.configured else None,
         interval_s=settings.publish_interval_s,
         batch=settings.publish_batch,
         clock=clock,
@@ -35,7 +43,7 @@ def make_publisher(
 
 def serve(settings: OrdersSettings, pg: PostgresSettings, kafka: KafkaSettings) -> None:
     """Run until interrupted: the API answers while the publisher drains the outbox to Kafka (and the webhook)."""
-    publisher = make_publisher(settings, pg, kafka)
+    publisher = make_publisher(settings, pg, kafka, load_config(settings.config))
     with make_pool(pg, name="orders") as pool:
         app = make_app(settings, pool)
         publisher.start()

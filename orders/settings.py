@@ -41,3 +41,16 @@ class OrdersSettings(Settings):
     channel_tolerance_s: Annotated[int, Field(ge=1, le=3600)] = 300
     # Secrets of the channels: channel name -> secret (JSON in SHOPFLOOR_ORDERS_CHANNEL_SECRETS).
     channel_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+
+    # The rescheduler's HTTP API (capable-to-promise for change impact and the what-if), with a token of
+    # role sales or planner (`shopfloor auth token create --role planner`).
+    rescheduler_url: str | None = None
+    rescheduler_token: SecretStr = SecretStr("")
+    rescheduler_timeout_s: Annotated[float, Field(gt=0)] = 30.0
+
+    # Change sign-off notices: SMTP to each department's addresses, and a signed webhook.
+    smtp_host: str | None = None
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 25
+    smtp_from: str = "orders@shopfloor.local"
+    smtp_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    change_webhook_url: str | None = None

@@ -12,7 +12,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from orders.models import ApprovalStepOut, OrderOut, OrderSnapshot, VersionOut
+from orders.models import ApprovalStepOut, OrderOut, OrderSnapshot, PendingChange, VersionOut
 from shopfloor.db.pool import Connection
 
 
@@ -171,8 +171,16 @@ def read(conn: Connection, order_id: str) -> OrderOut | None:
     wos = conn.execute(
         "SELECT work_order_id FROM work_order WHERE order_id = %s ORDER BY work_order_id", (order_id,)
     ).fetchall()
+    changes = conn.execute(
+        "SELECT c.change_id, c.kind, coalesce(array_agg(s.department ORDER BY s.ordinal) "
+        "FILTER (WHERE s.status = 'pending'), '{}') FROM order_change c "
+        "LEFT JOIN order_change_signoff s USING (change_id) WHERE c.order_id = %s AND c.status = 'pending' "
+        "GROUP BY c.change_id, c.kind",
+        (order_id,),
+    ).fetchall()
     return OrderOut(
         **snap.model_dump(),
+        pending_changes=[PendingChange(change_id=c[0], kind=c[1], pending_departments=list(c[2])) for c in changes],
         created_at=meta[0],
         updated_at=meta[1],
         created_by=meta[2],

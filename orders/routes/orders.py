@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from orders import store
+from orders import history, store
 from orders.models import OrderIn, OrderOut, OrderPage, OrderPatch, Reason, VersionDiff, VersionOut
 from orders.routes.deps import Hub, OrderId, problems
 from shopfloor.auth import CurrentPrincipal, Role, require
@@ -59,25 +59,43 @@ def read_order(order_id: OrderId, hub: Hub) -> OrderOut:
 @readers.get("/{order_id}/versions", responses=problems(404))
 def order_versions(order_id: OrderId, hub: Hub) -> list[VersionOut]:
     """Every version of the order, oldest first; versions are never changed."""
-    return hub.versions(order_id)
+    return history.versions(hub, order_id)
 
 
 @readers.get("/{order_id}/versions/{a}/diff/{b}", responses=problems(404))
 def diff_versions(order_id: OrderId, a: VersionNo, b: VersionNo, hub: Hub) -> VersionDiff:
     """What changed from version ``a`` to version ``b``, field by field."""
-    return hub.diff(order_id, a, b)
+    return history.diff_versions(hub, order_id, a, b)
 
 
-@writers.patch("/{order_id}", responses=problems(404, 409, 422))
-def update_order(order_id: OrderId, patch: OrderPatch, hub: Hub, principal: CurrentPrincipal) -> OrderOut:
-    """Change an order; a new version records it."""
-    return hub.update(order_id, patch, principal.name)
+DEFERRED: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": OrderOut,
+        "description": "A customer change to an order in production: it waits for "
+        "the sign-off of every department its impact report concerns (see pending_changes).",
+    }
+}
 
 
-@writers.post("/{order_id}/hold", responses=problems(404, 409, 422))
-def hold_order(order_id: OrderId, body: Reason, hub: Hub, principal: CurrentPrincipal) -> OrderOut:
-    """Put an order on hold: it is not planned until released."""
-    return hub.hold(order_id, body.reason, principal.name)
+@writers.patch("/{order_id}", responses={**problems(404, 409, 422), **DEFERRED})
+def update_order(
+    order_id: OrderId, patch: OrderPatch, hub: Hub, principal: CurrentPrincipal, response: Response
+) -> OrderOut:
+    """Change an order; a new version records it. A change of lines or due date to an order whose work
+    has begun makes an impact report and waits for sign-off instead (202)."""
+    out, deferred = hub.update(order_id, patch, principal.name)
+    if deferred:
+        response.status_code = status.HTTP_202_ACCEPTED
+    return out
+
+
+@writers.post("/{order_id}/hold", responses={**problems(404, 409, 422), **DEFERRED})
+def hold_order(order_id: OrderId, body: Reason, hub: Hub, principal: CurrentPrincipal, response: Response) -> OrderOut:
+    """Put an order on hold: it is not planned until released (after sign-off when in production: 202)."""
+    out, deferred = hub.hold(order_id, body.reason, principal.name)
+    if deferred:
+        response.status_code = status.HTTP_202_ACCEPTED
+    return out
 
 
 @writers.post("/{order_id}/release", responses=problems(404, 409))

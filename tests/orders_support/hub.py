@@ -24,6 +24,8 @@ PLANNER = TOKENS.add("pia (planner)", [Role.PLANNER])
 FINANCE = TOKENS.add("fred (finance)", [Role.FINANCE])
 ENGINEER = TOKENS.add("eve (engineering)", [Role.ENGINEERING])
 VIEWER = TOKENS.add("tv", [Role.VIEWER])
+MANAGER = TOKENS.add("max (manager)", [Role.MANAGER])
+PURCHASING = TOKENS.add("paula (purchasing)", [Role.PURCHASING])
 
 
 CHANNEL_SECRETS = {"marketplace": b"mk-secret", "distributor": b"ds-secret"}
