@@ -56,6 +56,7 @@ def make_app(
     def health() -> Health:
         return Health(status="ok", site_id=plant.site_id)
 
+    app.include_router(orders.promisers)
     app.include_router(orders.writers)
     app.include_router(approvals.router)
     app.include_router(orders.readers)

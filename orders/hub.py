@@ -79,7 +79,7 @@ class OrderHub:
             out.append(OrderLine(line_no=i + 1, product_id=line.product_id, quantity=line.quantity, unit_price=price))
         return out
 
-    def _check(self, customer_id: str, lines: Sequence[LineIn], custom: dict[str, Any]) -> list[OrderLine]:
+    def check(self, customer_id: str, lines: Sequence[LineIn], custom: dict[str, Any]) -> list[OrderLine]:
         errors: list[dict[str, Any]] = []
         try:
             self.plant.customer(customer_id)
@@ -130,7 +130,7 @@ class OrderHub:
     def create(self, order: OrderIn, by: str, tags: Sequence[str] = (), delivery: Delivery | None = None) -> OrderOut:
         """A new order; with a channel ``delivery``, a retried delivery answers with the order it made
         (``OrderOut`` with ``created_now`` false) and a replayed signed request is refused (409)."""
-        lines = self._check(order.customer_id, order.lines, order.custom_fields)
+        lines = self.check(order.customer_id, order.lines, order.custom_fields)
         try:
             with self.pool.connection() as conn:
                 with conn.transaction():
@@ -222,7 +222,7 @@ class OrderHub:
             else [LineIn(product_id=ln.product_id, quantity=ln.quantity, unit_price=ln.unit_price) for ln in snap.lines]
         )
         custom = {**snap.custom_fields, **(patch.custom_fields or {})}
-        lines = self._check(customer, lines_in, custom)
+        lines = self.check(customer, lines_in, custom)
         changes: dict[str, Any] = {k: v for k, v in given.items() if k not in ("lines", "custom_fields")}
         changes |= {"customer_id": customer, "lines": lines, "total": total_of(lines), "custom_fields": custom}
         new = self._next(snap, **changes)

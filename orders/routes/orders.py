@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from orders import history, store
 from orders.models import OrderIn, OrderOut, OrderPage, OrderPatch, Reason, VersionDiff, VersionOut
 from orders.routes.deps import Hub, OrderId, problems
+from orders.whatif import WhatIfIn, WhatIfOut, what_if
 from shopfloor.auth import CurrentPrincipal, Role, require
 from shopfloor.events import UtcDatetime
 
@@ -16,6 +17,9 @@ READERS = (Role.SALES, Role.PLANNER, Role.MANAGER, Role.FINANCE, Role.ENGINEERIN
 WRITERS = (Role.SALES, Role.MANAGER)
 
 readers = APIRouter(prefix="/orders", tags=["orders"], dependencies=[Depends(require(*READERS))])
+promisers = APIRouter(
+    prefix="/orders", tags=["what-if"], dependencies=[Depends(require(Role.SALES, Role.PLANNER, Role.MANAGER))]
+)
 writers = APIRouter(prefix="/orders", tags=["orders"], dependencies=[Depends(require(*WRITERS))])
 
 StatusName = Annotated[
@@ -30,6 +34,13 @@ VersionNo = Annotated[int, Path(ge=1, le=1_000_000)]
 def create_order(order: OrderIn, hub: Hub, principal: CurrentPrincipal) -> OrderOut:
     """Take an order in: checked, numbered (SO-<year>-<serial>), versioned, routed to its approval steps."""
     return hub.create(order, principal.name)
+
+
+@promisers.post("/what-if", responses={**problems(422), 503: {"description": "The rescheduler cannot answer."}})
+def rush_what_if(proposal: WhatIfIn, hub: Hub) -> WhatIfOut:
+    """Rush-order what-if: the promise date with and without the rush reserve, and which accepted orders
+    would become late, and by how much, if this order were accepted (asks the rescheduler; writes nothing)."""
+    return what_if(hub, proposal)
 
 
 @readers.get("", responses=problems(422))
