@@ -127,6 +127,7 @@ class Filters:
     rush: bool | None = None
     due_after: datetime | None = None
     due_before: datetime | None = None
+    external_id: str | None = None
 
 
 def _where(f: Filters) -> tuple[str, dict[str, Any]]:
@@ -140,6 +141,7 @@ def _where(f: Filters) -> tuple[str, dict[str, Any]]:
             ("o.rush = %(rush)s", f.rush),
             ("o.due_date >= %(due_after)s", f.due_after),
             ("o.due_date < %(due_before)s", f.due_before),
+            ("o.external_id = %(external_id)s", f.external_id),
         )
         if value is not None
     ]

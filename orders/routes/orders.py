@@ -50,6 +50,7 @@ def list_orders(
     customer_id: Text = None,
     channel: Text = None,
     project: Text = None,
+    external_id: Text = None,
     rush: bool | None = None,
     due_after: Annotated[UtcDatetime | None, Query()] = None,
     due_before: Annotated[UtcDatetime | None, Query()] = None,
@@ -57,7 +58,7 @@ def list_orders(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> OrderPage:
     """Orders matching every filter given, newest first, one page at a time."""
-    filters = store.Filters(status, customer_id, channel, project, rush, due_after, due_before)
+    filters = store.Filters(status, customer_id, channel, project, rush, due_after, due_before, external_id)
     return hub.list_orders(filters, limit, offset)
 
 
