@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import ConnectionPool
 
@@ -51,6 +52,13 @@ def make_app(
     @app.exception_handler(HubError)
     def hub_error(request: Request, exc: HubError) -> JSONResponse:
         return JSONResponse(status_code=exc.status, content={"detail": exc.detail})
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Field and reason only: the input is not echoed (it may be non-finite JSON like Infinity, which
+        # cannot be written back, or carry what should not be logged).
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"detail": errors})
 
     @app.get("/health", tags=["health"])
     def health() -> Health:
