@@ -51,7 +51,7 @@ class Emitter:
         self._plant = plant
         self._clock = clock
 
-    def _put(self, conn: Connection, kind: type[EventBase], payload: Model) -> None:
+    def _put(self, conn: Connection, kind: type[EventBase], payload: Model, seq: int | None = None) -> None:
         now = self._clock()
 
         def make(seq: int) -> EventBase:
@@ -59,10 +59,10 @@ class Emitter:
                 {"event_id": new_event_id(), "source": SOURCE, "seq": seq, "ts": now, "payload": payload}
             )
 
-        record(conn, make)
+        record(conn, make, seq)
 
-    def created(self, conn: Connection, snap: OrderSnapshot) -> None:
-        self._put(conn, OrderCreatedEvent, payload_of(snap))
+    def created(self, conn: Connection, snap: OrderSnapshot, seq: int | None = None) -> None:
+        self._put(conn, OrderCreatedEvent, payload_of(snap), seq)
 
     def approved(self, conn: Connection, snap: OrderSnapshot) -> None:
         self._put(conn, OrderApprovedEvent, payload_of(snap))

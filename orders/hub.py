@@ -135,7 +135,8 @@ class OrderHub:
             with self.pool.connection() as conn:
                 with conn.transaction():
                     out = self._create(conn, order, lines, by, list(tags), delivery)
-                return out
+                # Read back after the commit, so the serial counter's lock is held only for the inserts.
+                return out if isinstance(out, OrderOut) else self._read(conn, out)
         except psycopg.errors.UniqueViolation:
             if delivery is not None:  # the same delivery, twice at once: the other one made the order
                 with self.pool.connection() as conn:
@@ -152,7 +153,8 @@ class OrderHub:
         by: str,
         tags: list[str],
         delivery: Delivery | None,
-    ) -> OrderOut:
+    ) -> OrderOut | str:
+        """The new order's id (or, for a retried delivery, the order the first one made)."""
         if delivery is not None:
             intake_store.forget_old_signatures(conn, self.settings.channel_tolerance_s)
             if not intake_store.first_sight(conn, delivery):
@@ -169,7 +171,9 @@ class OrderHub:
         proposal = self._proposal(conn, order.customer_id, lines, order.rush)
         steps = requirements(self.config.approval_rules, proposal)
         year = self.clock().astimezone(self.plant.zone).year
-        # Last before the inserts: the counter row is locked from here to the commit.
+        seq = store.next_outbox_id(conn)
+        # Last before the inserts: the counter row is locked from here to the commit, so what follows goes
+        # to the server in one pipeline (one round trip instead of one per statement).
         serial = store.next_serial(conn, self.plant.site_id, year)
         snap = OrderSnapshot(
             order_id=f"{self.settings.serial_prefix}-{year}-{serial:0{self.settings.serial_digits}d}",
@@ -190,14 +194,15 @@ class OrderHub:
             tags=tags,
             margin_pct=order.margin_pct,
         )
-        store.save(conn, self.plant.site_id, snap, "order.created", by)
-        store.add_steps(conn, snap.order_id, [(s.step, s.rule, s.reason, str(s.role)) for s in steps])
-        self.emit.created(conn, snap)
+        with conn.pipeline():
+            store.save(conn, self.plant.site_id, snap, "order.created", by)
+            store.add_steps(conn, snap.order_id, [(s.step, s.rule, s.reason, str(s.role)) for s in steps], first=0)
+            self.emit.created(conn, snap, seq)
+            if delivery is not None:
+                intake_store.record_delivery(conn, delivery, snap.order_id)
         if not steps:
             self.emit.release(conn, snap)
-        if delivery is not None:
-            intake_store.record_delivery(conn, delivery, snap.order_id)
-        return self._read(conn, snap.order_id)
+        return snap.order_id
 
     def get(self, order_id: str) -> OrderOut:
         with self.pool.connection() as conn:

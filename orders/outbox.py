@@ -34,11 +34,13 @@ log = logging.getLogger(__name__)
 SOURCE = "order-hub"
 
 
-def record(conn: Connection, make: Callable[[int], EventBase]) -> EventBase:
-    """Store the event ``make(seq)`` builds, inside the caller's transaction; ``seq`` is the outbox id."""
-    row = conn.execute("SELECT nextval(pg_get_serial_sequence('order_outbox', 'id'))").fetchone()
-    assert row is not None
-    seq = int(row[0])
+def record(conn: Connection, make: Callable[[int], EventBase], seq: int | None = None) -> EventBase:
+    """Store the event ``make(seq)`` builds, inside the caller's transaction; ``seq`` is the outbox id
+    (taken from the sequence unless the caller reserved one)."""
+    if seq is None:
+        row = conn.execute("SELECT nextval(pg_get_serial_sequence('order_outbox', 'id'))").fetchone()
+        assert row is not None
+        seq = int(row[0])
     event = make(seq)
     conn.execute(
         "INSERT INTO order_outbox (id, event_id, order_id, event_type, event) VALUES (%s, %s, %s, %s, %s)",

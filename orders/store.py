@@ -66,10 +66,21 @@ def save(conn: Connection, site_id: str, snap: OrderSnapshot, event_type: str, b
     )
 
 
-def add_steps(conn: Connection, order_id: str, steps: list[tuple[str, str, str, str]]) -> None:
-    """Approval steps (step, rule, reason, role), pending."""
-    row = conn.execute("SELECT count(*) FROM order_approval_step WHERE order_id = %s", (order_id,)).fetchone()
-    first = int(row[0]) if row else 0
+def next_outbox_id(conn: Connection) -> int:
+    row = conn.execute("SELECT nextval(pg_get_serial_sequence('order_outbox', 'id'))").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def add_steps(
+    conn: Connection, order_id: str, steps: list[tuple[str, str, str, str]], first: int | None = None
+) -> None:
+    """Approval steps (step, rule, reason, role), pending, after the ``first`` the order already has."""
+    if not steps:
+        return
+    if first is None:
+        row = conn.execute("SELECT count(*) FROM order_approval_step WHERE order_id = %s", (order_id,)).fetchone()
+        first = int(row[0]) if row else 0
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO order_approval_step (order_id, step, ordinal, rule, reason, required_role)"
