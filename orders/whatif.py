@@ -13,15 +13,19 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from orders.ctp_client import CtpUnavailableError
-from orders.errors import HubError
+from orders.errors import HubError, field_error
 from orders.hub import OrderHub
 from orders.models import LineIn, Margin, Priority
 from shopfloor.events import Ident, Model, UtcDatetime
 
 
 class WhatIfIn(Model):
-    customer_id: Ident
-    lines: Annotated[list[LineIn], Field(min_length=1, max_length=20)]
+    """A proposed rush order (``customer_id`` and ``lines``), or a date change of an accepted order
+    (``order_id``, its lines and customer taken from the order) to ``due_date``."""
+
+    customer_id: Ident | None = None
+    lines: Annotated[list[LineIn], Field(max_length=20)] = Field(default_factory=list)
+    order_id: Ident | None = None
     due_date: UtcDatetime
     priority: Priority = 5
     margin_pct: Margin | None = None
@@ -58,22 +62,30 @@ class WhatIfOut(Model):
 
 
 def what_if(hub: OrderHub, proposal: WhatIfIn) -> WhatIfOut:
-    lines = hub.check(proposal.customer_id, proposal.lines, {})
+    if proposal.order_id is not None:
+        order = hub.get(proposal.order_id)
+        customer, lines, new = order.customer_id, list(order.lines), []
+    elif proposal.customer_id is not None and proposal.lines:
+        customer = proposal.customer_id
+        lines = new = hub.check(proposal.customer_id, proposal.lines, {})
+    else:
+        raise HubError(
+            422, [field_error(["lines"], "a new order needs customer_id and lines, or give order_id", "missing")]
+        )
     try:
         promises = []
         for line in lines:
-            rush = hub.ctp.promise(
-                line.product_id, line.quantity, proposal.customer_id, rush=True, margin_pct=proposal.margin_pct
-            )
+            rush = hub.ctp.promise(line.product_id, line.quantity, customer, rush=True, margin_pct=proposal.margin_pct)
             normal = hub.ctp.promise(
-                line.product_id, line.quantity, proposal.customer_id, rush=False, margin_pct=proposal.margin_pct
+                line.product_id, line.quantity, customer, rush=False, margin_pct=proposal.margin_pct
             )
             promises.append((line, rush, normal))
         replan = hub.ctp.post(
             "/what-if",
             {
-                "customer_id": proposal.customer_id,
-                "lines": [{"product_id": ln.product_id, "quantity": ln.quantity} for ln in lines],
+                "customer_id": customer,
+                "order_id": proposal.order_id,
+                "lines": [{"product_id": ln.product_id, "quantity": ln.quantity} for ln in new],
                 "due_date": proposal.due_date.isoformat(),
                 "priority": proposal.priority,
                 "rush": True,

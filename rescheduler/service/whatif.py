@@ -25,8 +25,11 @@ class WhatIfLine(Model):
 
 
 class WhatIfRequest(Model):
+    """A proposed order (``lines``), or a date change: ``order_id`` (an accepted order) due at ``due_date``."""
+
     customer_id: Ident
-    lines: Annotated[list[WhatIfLine], Field(min_length=1, max_length=20)]
+    lines: Annotated[list[WhatIfLine], Field(max_length=20)] = Field(default_factory=list)
+    order_id: Ident | None = None
     due_date: UtcDatetime
     priority: Annotated[int, Field(ge=1, le=5)] = 5
     rush: bool = True
@@ -71,6 +74,8 @@ def what_if(
     machines = set(problem.machines)
     ready = max(0, math.ceil((now - origin).total_seconds() / 60))
     eligible = reserve_eligible(plant, request.rush, request.customer_id, request.margin_pct)
+    if not request.lines and request.order_id is None:
+        raise UnknownReferenceError("a what-if needs lines (a new order) or an order_id (a date change)")
     jobs = []
     for i, line in enumerate(request.lines, start=1):
         try:
@@ -95,8 +100,15 @@ def what_if(
                 reserve_eligible=eligible,
             )
         )
+    existing = list(problem.jobs)
+    if request.order_id is not None:
+        wos = {w for w, wo in context.plan_input.work_orders.items() if wo.order_id == request.order_id}
+        if not wos:
+            raise UnknownReferenceError(f"order {request.order_id!r} is not in the current plan")
+        due_at = minutes(request.due_date - origin)
+        existing = [j.model_copy(update={"due": due_at}) if j.id in wos else j for j in existing]
     current = context.scheduled()
-    with_proposal = problem.model_copy(update={"jobs": (*problem.jobs, *jobs), "previous": tuple(current)})
+    with_proposal = problem.model_copy(update={"jobs": (*existing, *jobs), "previous": tuple(current)})
     solution = solve(with_proposal, SolveParams(time_limit_s=time_limit_s, num_workers=2))
     before = _completions(context, current)
     after = _completions(context, solution.ops)
@@ -110,12 +122,18 @@ def what_if(
             late_by_hours=round((end - due[order_id]) / timedelta(hours=1), 2),
         )
         for order_id, end in after.items()
-        if order_id in before and end > due[order_id] and before[order_id] <= due[order_id]
+        if order_id in before
+        and order_id != request.order_id
+        and end > due[order_id]
+        and before[order_id] <= due[order_id]
     ]
-    proposal_end = max(op.end for op in solution.ops if op.job.startswith("what-if-"))
+    if request.order_id is not None and not jobs:
+        proposal = after[request.order_id]
+    else:
+        proposal = at(origin, max(op.end for op in solution.ops if op.job.startswith("what-if-")))
     return WhatIfResponse(
         plan_id=context.plan_id,
-        proposal_completion=at(origin, proposal_end),
+        proposal_completion=proposal,
         would_become_late=sorted(late, key=lambda o: -o.late_by_hours),
         solver_status=solution.status.value,
     )

@@ -112,6 +112,12 @@ def test_what_if_names_the_orders_a_rush_order_would_make_late(world: World, db_
     # Nothing was written by the what-if.
     assert db_conn.execute("SELECT count(*) FROM customer_order").fetchone() == (12,)
 
+    # A date change of an accepted order is asked the same way, and writes nothing either.
+    moved = hub.post("/orders/what-if", {"order_id": ids[0], "due_date": (NOW + timedelta(hours=30)).isoformat()})
+    assert moved.status_code == 200, moved.text
+    assert ids[0] not in {o["order_id"] for o in moved.json()["would_become_late"]}
+    assert hub.get(f"/orders/{ids[0]}").json()["version"] == 3
+
     # Now really take it in and replan: the same orders become late, by about as much.
     created = hub.post("/orders", {**rush, "rush": True, "priority": 5}).json()
     hub.post(f"/orders/{created['order_id']}/approve", {}, token=PLANNER)
@@ -131,3 +137,8 @@ def test_what_if_checks_its_input_and_its_role(world: World) -> None:
     # No plan yet at the rescheduler: a clear 503, not a 500.
     no_plan = hub.post("/orders/what-if", {**small, "customer_id": "CUST-001"})
     assert no_plan.status_code == 503 and "503" in no_plan.json()["detail"]
+    assert hub.post("/orders/what-if", {"due_date": "2026-03-05T00:00:00Z"}).status_code == 422
+    assert (
+        hub.post("/orders/what-if", {"order_id": "SO-2026-999999", "due_date": "2026-03-05T00:00:00Z"}).status_code
+        == 404
+    )
