@@ -133,7 +133,9 @@ class OrderHub:
         lines = self.check(order.customer_id, order.lines, order.custom_fields)
         try:
             with self.pool.connection() as conn:
-                with conn.transaction():
+                # Pipeline mode around the transaction: the inserts after the serial and the COMMIT go to
+                # the server together, so the counter row is locked for two round trips, not one per statement.
+                with conn.pipeline(), conn.transaction():
                     out = self._create(conn, order, lines, by, list(tags), delivery)
                 # Read back after the commit, so the serial counter's lock is held only for the inserts.
                 return out if isinstance(out, OrderOut) else self._read(conn, out)
@@ -172,8 +174,7 @@ class OrderHub:
         steps = requirements(self.config.approval_rules, proposal)
         year = self.clock().astimezone(self.plant.zone).year
         seq = store.next_outbox_id(conn)
-        # Last before the inserts: the counter row is locked from here to the commit, so what follows goes
-        # to the server in one pipeline (one round trip instead of one per statement).
+        # Last before the inserts: the counter row is locked from here to the commit.
         serial = store.next_serial(conn, self.plant.site_id, year)
         snap = OrderSnapshot(
             order_id=f"{self.settings.serial_prefix}-{year}-{serial:0{self.settings.serial_digits}d}",
@@ -194,12 +195,11 @@ class OrderHub:
             tags=tags,
             margin_pct=order.margin_pct,
         )
-        with conn.pipeline():
-            store.save(conn, self.plant.site_id, snap, "order.created", by)
-            store.add_steps(conn, snap.order_id, [(s.step, s.rule, s.reason, str(s.role)) for s in steps], first=0)
-            self.emit.created(conn, snap, seq)
-            if delivery is not None:
-                intake_store.record_delivery(conn, delivery, snap.order_id)
+        store.save(conn, self.plant.site_id, snap, "order.created", by)
+        store.add_steps(conn, snap.order_id, [(s.step, s.rule, s.reason, str(s.role)) for s in steps], first=0)
+        self.emit.created(conn, snap, seq)
+        if delivery is not None:
+            intake_store.record_delivery(conn, delivery, snap.order_id)
         if not steps:
             self.emit.release(conn, snap)
         return snap.order_id

@@ -22,7 +22,7 @@ router = APIRouter(prefix="/channels", tags=["channels"])
 ChannelName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
 
 
-def intake_of(request: Request) -> ChannelIntake:
+async def intake_of(request: Request) -> ChannelIntake:
     intake: ChannelIntake = request.app.state.intake
     return intake
 

@@ -10,7 +10,8 @@ from orders.hub import OrderHub
 from shopfloor.auth import AUTH_RESPONSES
 
 
-def hub_of(request: Request) -> OrderHub:
+async def hub_of(request: Request) -> OrderHub:
+    # async: no I/O here, and a sync dependency would cost a thread-pool hop per request.
     hub: OrderHub = request.app.state.hub
     return hub
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from shopfloor.db.pool import Connection
-from tests.orders_support.hub import ENGINEER, FINANCE, PLANNER, Client, order_body
+from orders import make_app
+from orders.config import HubConfig
+from shopfloor.db.pool import Connection, make_pool
+from shopfloor.settings import PostgresSettings
+from tests.orders_support.hub import ENGINEER, FINANCE, NOW, PLANNER, SETTINGS, TOKENS, Client, order_body
 
 pytestmark = pytest.mark.integration
 
@@ -76,3 +79,11 @@ def test_a_change_that_crosses_a_threshold_adds_its_step(hub_client: Client) -> 
     changed = hub_client.patch(f"/orders/{oid2}", {"lines": [*NEW, *BIG]}).json()
     assert changed["pending_approvals"] == ["technical_countersign", "finance_review"]
     assert hub_client.get(f"/orders/{oid}").json()["status"] == "approved"
+
+
+def test_without_rules_an_order_is_approved_and_released_at_once(pg_settings: PostgresSettings) -> None:
+    with make_pool(pg_settings, name="orders-test") as pool:
+        app = make_app(SETTINGS, pool, clock=lambda: NOW, config=HubConfig(), tokens=TOKENS)
+        order = Client(app).post("/orders", order_body(lines=[*BIG, *NEW])).json()
+    assert (order["status"], order["approvals"], order["pending_approvals"]) == ("approved", [], [])
+    assert order["work_orders"] == [f"WO-{order['order_id']}-1", f"WO-{order['order_id']}-2"]
