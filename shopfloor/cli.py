@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schedule": ("rescheduler.cli", "Solve schedules and run the rescheduler service."),
     "dashboards": ("dashboards.cli", "Live dashboards: load board, Gantt, machine and order pages."),
     "streams": ("streams.cli", "Stream processors: raw sink, utilization and OEE, roll-ups, orders."),
+    "orders": ("orders.cli", "The order hub: orders API, channel webhooks, approvals, work orders."),
 }
 
 

@@ -7,6 +7,7 @@ a flood's rate is in real messages per second. MQTT broker, enterprise and site 
 
 from __future__ import annotations
 
+import os
 import signal
 import tempfile
 import threading
@@ -19,11 +20,10 @@ from pydantic import ValidationError
 
 from edge.sim.config import Behaviour, Breakdown, Flood, SimConfig, Troubles, default_start, parse_duration
 from edge.sim.faults import MalformedKind
+from edge.sim.hubfeed import HubFeed, sim_order_book
 from edge.sim.runner import SimRunner
-from edge.sim.seed import seed_orders as seed_orders_into_db
-from edge.sim.seed import sim_order_book
 from shopfloor.plant import PlantError, load_plant
-from shopfloor.settings import MqttSettings, PostgresSettings
+from shopfloor.settings import MqttSettings
 
 app = typer.Typer(help="Simulate a plant and publish its events over MQTT.")
 
@@ -76,9 +76,14 @@ def sim(
     confirmed_delivery: Annotated[
         bool, typer.Option(help="Keep each event until the bridge confirms Kafka has it (needs a running bridge).")
     ] = False,
-    seed_orders: Annotated[
-        bool, typer.Option(help="First write the order backlog to PostgreSQL (SHOPFLOOR_PG_*), as the order hub would.")
-    ] = False,
+    order_hub: Annotated[
+        str | None,
+        typer.Option(
+            help="Send the orders through this order hub (backlog first, later orders as they come); token in "
+            "SHOPFLOOR_SIM_HUB_TOKEN (roles sales, planner, finance, engineering), marketplace secret in "
+            "SHOPFLOOR_SIM_MARKETPLACE_SECRET."
+        ),
+    ] = None,
     enterprise: Annotated[str | None, typer.Option(help="MQTT enterprise level (default from settings).")] = None,
     site: Annotated[str | None, typer.Option(help="MQTT site level (default from settings).")] = None,
 ) -> None:
@@ -102,9 +107,15 @@ def sim(
     except (PlantError, ValidationError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    if seed_orders:
+    feed = None
+    if order_hub:
+        feed = HubFeed(
+            order_hub,
+            os.environ.get("SHOPFLOOR_SIM_HUB_TOKEN", ""),
+            os.environ.get("SHOPFLOOR_SIM_MARKETPLACE_SECRET", ""),
+        )
         book = sim_order_book(model, config.start, config.duration.total_seconds() / 86400.0, config.seed)
-        typer.echo(f"seeded {seed_orders_into_db(book, config.start, PostgresSettings())} approved orders")
+        typer.echo(f"sent {feed.send_backlog(book, config.start)} backlog orders through the order hub")
     mqtt = MqttSettings()
     mqtt = mqtt.model_copy(update={"enterprise": enterprise or mqtt.enterprise, "site": site or mqtt.site})
     stop = threading.Event()
@@ -112,6 +123,7 @@ def sim(
     previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         with tempfile.TemporaryDirectory(prefix="shopfloor-sim-") as scratch:
+            aliases = feed.aliases if feed is not None else None
             runner = SimRunner(
                 model,
                 config,
@@ -120,7 +132,10 @@ def sim(
                 event_log=event_log,
                 dry_run=dry_run,
                 confirmed_delivery=confirmed_delivery,
+                aliases=aliases,
             )
+            if feed is not None:
+                feed.follow(book, config.start, speed, stop)
             typer.echo(
                 f"simulating {config.duration} of {model.site_id} from {config.start:%Y-%m-%d %H:%M} UTC "
                 f"at speed {speed:g} (about {config.duration.total_seconds() / speed:.0f} s)"
@@ -129,5 +144,9 @@ def sim(
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        if feed is not None:
+            stop.set()
+            typer.echo(f"order hub: {feed.sent} orders sent, {feed.changed} changed, {feed.failed} refused")
+            feed.close()
     for line in summary.lines():
         typer.echo(line)

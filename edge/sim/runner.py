@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from edge.sim.faults import event_type
 from edge.sim.model import PlantSim
 from edge.sim.stream import Emission
 from edge.sim.troubles import apply_troubles
-from shopfloor.events import NodeKind
+from shopfloor.events import EventBase, NodeKind
 from shopfloor.plant import Plant
 from shopfloor.settings import MqttSettings
 
@@ -74,6 +75,7 @@ class SimRunner:
         connect_timeout_s: float = 10.0,
         flush_timeout_s: float = 30.0,
         confirmed_delivery: bool = False,
+        aliases: Mapping[str, str] | None = None,
     ) -> None:
         self.plant = plant
         self.confirmed_delivery = confirmed_delivery
@@ -85,6 +87,8 @@ class SimRunner:
         self.connect_timeout_s = connect_timeout_s
         self.flush_timeout_s = flush_timeout_s
         self.agents: dict[str, EdgeAgent] = {}
+        # Work-order ids the order hub gave the book's work orders (filled while the run goes on).
+        self.aliases = aliases
 
     def run(self, stop: threading.Event | None = None) -> RunSummary:
         """Run to the end of the simulated span (or until ``stop`` is set); close every agent."""
@@ -174,9 +178,17 @@ class SimRunner:
                 agent.publish_raw(bad.cell, bad.mqtt_kind, bad.payload)
                 summary.published += 1
                 continue
-            kept = agent.publish_many([(e.event, e.cell) for e in items if e.event is not None])
+            kept = agent.publish_many([(self._aliased(e.event), e.cell) for e in items if e.event is not None])
             summary.published += kept
             summary.shed += len(items) - kept
+
+    def _aliased(self, event: EventBase) -> EventBase:
+        """The event with the hub's work-order id in place of the book's, when the hub gave one."""
+        payload = getattr(event, "payload", None)
+        wo_id = getattr(payload, "work_order_id", None)
+        if self.aliases is None or payload is None or not isinstance(wo_id, str) or wo_id not in self.aliases:
+            return event
+        return event.model_copy(update={"payload": payload.model_copy(update={"work_order_id": self.aliases[wo_id]})})
 
     def _close_agents(self, summary: RunSummary) -> None:
         deadline = time.monotonic() + self.flush_timeout_s

@@ -1,6 +1,7 @@
 """The service's HTTP API: capable-to-promise, health, the current plan, Prometheus metrics.
 
-The plan (customers, due dates) and promises need a token of the core scheme (``shopfloor.auth``):
+``POST /what-if`` (order hub's rush-order what-if) re-solves the current plan's problem with a proposed order
+added. The plan (customers, due dates) and promises need a token of the core scheme (``shopfloor.auth``):
 planners, managers and sales read the plan; sales and planners ask for promises. ``/health`` and
 ``/metrics`` stay open for probes and Prometheus on the service's internal port.
 """
@@ -17,6 +18,7 @@ from prometheus_client import make_asgi_app
 
 from rescheduler.ctp import CannotPromiseError
 from rescheduler.service.promise import CtpRequest, CtpResponse, PlanContext, UnknownReferenceError, promise
+from rescheduler.service.whatif import WhatIfRequest, WhatIfResponse, what_if
 from shopfloor.auth import AUTH_RESPONSES, Role, TokenStore, install, require
 from shopfloor.events import Model, UtcDatetime, utcnow
 from shopfloor.plant import Plant
@@ -58,6 +60,8 @@ def make_app(
     current: Callable[[], PlanContext | None],
     tokens: TokenStore,
     clock: Callable[[], datetime] = utcnow,
+    *,
+    what_if_time_limit_s: float = 10.0,
 ) -> FastAPI:
     app = FastAPI(title="shopfloor rescheduler", version="1")
     install(app, tokens)
@@ -120,6 +124,19 @@ def make_app(
             raise HTTPException(status_code=404, detail=str(exc)) from None
         except CannotPromiseError as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
+
+    @promisers.post(
+        "/what-if",
+        responses={**NO_PLAN, 404: {"model": Problem, "description": "Unknown product or customer."}},
+    )
+    def rush_what_if(request: WhatIfRequest) -> WhatIfResponse:
+        """Which orders on time now would be late, and by how much, if this rush order were accepted (a
+        re-solve of the current plan's problem with it added; nothing is written)."""
+        context = need_plan()
+        try:
+            return what_if(plant, context, request, clock(), what_if_time_limit_s)
+        except UnknownReferenceError as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from None
 
     app.include_router(plan_readers)
     app.include_router(promisers)
