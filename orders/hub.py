@@ -33,7 +33,14 @@ from orders.settings import OrdersSettings
 from orders.versions import diff
 from shopfloor.auth import Principal, Role
 from shopfloor.db.pool import Connection
-from shopfloor.events import OrderLine
+from shopfloor.events import (
+    OrderApprovedEvent,
+    OrderCancelledEvent,
+    OrderChangedEvent,
+    OrderCreatedEvent,
+    OrderLine,
+    event_type,
+)
 from shopfloor.plant import Plant
 
 FINAL = ("done", "cancelled")
@@ -195,7 +202,7 @@ class OrderHub:
             tags=tags,
             margin_pct=order.margin_pct,
         )
-        store.save(conn, self.plant.site_id, snap, "order.created", by)
+        store.save(conn, self.plant.site_id, snap, event_type(OrderCreatedEvent), by)
         store.add_steps(conn, snap.order_id, [(s.step, s.rule, s.reason, str(s.role)) for s in steps], first=0)
         self.emit.created(conn, snap, seq)
         if delivery is not None:
@@ -251,7 +258,7 @@ class OrderHub:
             return self._read(conn, order_id), deferred
 
     def _apply_change(self, conn: Connection, new: OrderSnapshot, fields: list[str], by: str) -> None:
-        store.save(conn, self.plant.site_id, new, "order.changed", by)
+        store.save(conn, self.plant.site_id, new, event_type(OrderChangedEvent), by)
         if new.status == "pending_approval":
             # A changed order may now need more steps (a bigger total, a new product); signed ones stay.
             proposal = self._proposal(conn, new.customer_id, new.lines, new.rush)
@@ -285,7 +292,7 @@ class OrderHub:
 
     def _hold(self, conn: Connection, snap: OrderSnapshot, reason: str, by: str) -> OrderSnapshot:
         new = self._next(snap, status="on_hold", held_from=snap.status, notes=_note(snap.notes, "held", reason))
-        store.save(conn, self.plant.site_id, new, "order.changed", by)
+        store.save(conn, self.plant.site_id, new, event_type(OrderChangedEvent), by)
         self.emit.changed(conn, new, ["hold"])
         return new
 
@@ -342,7 +349,7 @@ class OrderHub:
                 if snap.status != "on_hold":
                     raise HubError(409, f"order {order_id} is not on hold")
                 new = self._next(snap, status=snap.held_from or "pending_approval", held_from=None)
-                store.save(conn, self.plant.site_id, new, "order.changed", by)
+                store.save(conn, self.plant.site_id, new, event_type(OrderChangedEvent), by)
                 self.emit.changed(conn, new, ["hold"])
             return self._read(conn, order_id)
 
@@ -353,7 +360,7 @@ class OrderHub:
                 if snap.status in FINAL:
                     raise HubError(409, f"order {order_id} is {snap.status}")
                 new = self._next(snap, status="cancelled", held_from=None, notes=_note(snap.notes, "cancelled", reason))
-                store.save(conn, self.plant.site_id, new, "order.cancelled", by)
+                store.save(conn, self.plant.site_id, new, event_type(OrderCancelledEvent), by)
                 conn.execute(
                     "UPDATE work_order SET status = 'cancelled', updated_at = now() "
                     "WHERE order_id = %s AND status <> 'done'",
@@ -381,7 +388,7 @@ class OrderHub:
                 store.sign_steps(conn, order_id, mine, principal.name, self.clock())
                 if not any(s.status == "pending" for s in store.steps_of(conn, order_id)):
                     new = self._next(snap, status="approved")
-                    store.save(conn, self.plant.site_id, new, "order.approved", principal.name)
+                    store.save(conn, self.plant.site_id, new, event_type(OrderApprovedEvent), principal.name)
                     self.emit.approved(conn, new)
                     self.emit.release(conn, new)
             return self._read(conn, order_id)

@@ -17,10 +17,11 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from shopfloor.db.bulk import BulkTable, write_batch
 from shopfloor.db.pool import Connection, connect
+from shopfloor.events import MachineCounterEvent, MachineStateEvent, event_type
 from shopfloor.settings import PostgresSettings
 from streams.metrics import ROWS_WRITTEN
 from streams.utilization.flow import PROCESSOR, LateSample
-from streams.utilization.minutes import STATES, CounterReading, MinuteRow, StateChange
+from streams.utilization.minutes import STATES, MinuteRow, StateChange
 
 _STATE_COLUMNS = tuple(f"{state.value.lower()}_s" for state in STATES)
 _VALUE_COLUMNS = (
@@ -69,13 +70,12 @@ def late_row(late: LateSample) -> tuple[object, ...]:
     s = late.sample
     payload: dict[str, Any]
     if isinstance(s, StateChange):
-        event_type = "machine.state"
+        kind = event_type(MachineStateEvent)
         payload = {"machine_id": late.machine_id, "state": s.state.value, "reason_code": s.reason_code}
     else:
-        assert isinstance(s, CounterReading)
-        event_type = "machine.counter"
+        kind = event_type(MachineCounterEvent)
         payload = {"machine_id": late.machine_id, "good": s.good, "scrap": s.scrap}
-    return (s.event_id, s.ts, event_type, s.source, late.machine_id, PROCESSOR, json.dumps(payload))
+    return (s.event_id, s.ts, kind, s.source, late.machine_id, PROCESSOR, json.dumps(payload))
 
 
 def write_results(conn: Connection, items: Iterable[MinuteRow | LateSample]) -> tuple[int, int]:
