@@ -3,9 +3,12 @@
 Days: day k covers [day_origin + k * day_minutes, day_origin + (k + 1) * day_minutes), clipped to t >= 0
 (the past is not plannable capacity). A day's available minutes on a machine are its minutes minus the
 machine's unavailability. The rush reserve's limit for a workcenter and a day is
-floor((1 - share) * available machine-minutes of the workcenter that day); usage is the exact overlap of
-non-reserve-eligible operations with the day. Frozen operations count as usage too; if frozen work alone
-already exceeds the limit, the limit becomes that frozen usage (past facts must not make a plan infeasible).
+floor((1 - share) * available machine-minutes of the workcenter that day), except that the available
+minutes inside the reserve fence ([0, reserve_fence)) count whole: there the unused reserve is released to
+normal work. Usage is the working minutes (overlap with the day less the machine's unavailability, which an
+unattended or pausing operation may span) of non-reserve-eligible operations in the day. Frozen
+operations count as usage too; if frozen work alone already exceeds the limit, the limit becomes that
+frozen usage (past facts must not make a plan infeasible).
 """
 
 from __future__ import annotations
@@ -30,6 +33,22 @@ def merge(intervals: Iterable[Interval]) -> list[Interval]:
     return [(s, e) for s, e in out]
 
 
+def subtract(span: Interval, down: list[Interval]) -> list[Interval]:
+    """The parts of `span` outside the (sorted, disjoint) intervals `down`."""
+    out, t = [], span[0]
+    for d_start, d_end in down:
+        if d_end <= t:
+            continue
+        if d_start >= span[1]:
+            break
+        if d_start > t:
+            out.append((t, d_start))
+        t = max(t, d_end)
+    if t < span[1]:
+        out.append((t, span[1]))
+    return out
+
+
 def overlap(a: Interval, b: Interval) -> int:
     return max(0, min(a[1], b[1]) - max(a[0], b[0]))
 
@@ -39,6 +58,15 @@ def unavailable(problem: Problem) -> dict[str, list[Interval]]:
     raw: dict[str, list[Interval]] = defaultdict(list)
     for u in problem.unavailability:
         raw[u.machine].append((u.start, u.end))
+    return {m: merge(iv) for m, iv in raw.items()}
+
+
+def hard_unavailable(problem: Problem) -> dict[str, list[Interval]]:
+    """Machine -> merged unavailability that is not off-shift time (breakdowns, maintenance)."""
+    raw: dict[str, list[Interval]] = defaultdict(list)
+    for u in problem.unavailability:
+        if not u.off_shift:
+            raw[u.machine].append((u.start, u.end))
     return {m: merge(iv) for m, iv in raw.items()}
 
 
@@ -80,8 +108,20 @@ def reserve_limit(problem: Problem, reserve: RushReserve, day: int, down: dict[s
     """Machine-minutes normal operations may use on the workcenter that day (before the frozen-work floor)."""
     window = day_window(problem, day)
     avail = sum(available_minutes(window, down.get(m, [])) for m in reserve.machines)
+    fenced = 0
+    if problem.reserve_fence > window[0]:
+        inside = (window[0], min(window[1], problem.reserve_fence))
+        fenced = sum(available_minutes(inside, down.get(m, [])) for m in reserve.machines)
     # a tiny epsilon so that e.g. 0.85 * 1000 = 850 is not floored to 849 by float error
-    return math.floor((1.0 - reserve.share) * avail + 1e-9)
+    return fenced + math.floor((1.0 - reserve.share) * (avail - fenced) + 1e-9)
+
+
+def working_overlap(window: Interval, op: Interval, down: list[Interval]) -> int:
+    """Minutes of `op` inside `window` that are not unavailability (what an operation uses of a day)."""
+    part = (max(window[0], op[0]), min(window[1], op[1]))
+    if part[1] <= part[0]:
+        return 0
+    return available_minutes(part, down)
 
 
 def normal_jobs(problem: Problem) -> set[str]:
@@ -89,9 +129,41 @@ def normal_jobs(problem: Problem) -> set[str]:
 
 
 def reserve_usage(
-    problem: Problem, reserve: RushReserve, day: int, ops: Iterable[ScheduledOp], normal: set[str]
+    problem: Problem,
+    reserve: RushReserve,
+    day: int,
+    ops: Iterable[ScheduledOp],
+    normal: set[str],
+    down: dict[str, list[Interval]] | None = None,
 ) -> int:
-    """Exact overlap of normal (non-reserve-eligible) operations on the workcenter with the day."""
+    """Working minutes of normal (non-reserve-eligible) operations on the workcenter in the day."""
     window = day_window(problem, day)
     machines = set(reserve.machines)
-    return sum(overlap(window, (o.start, o.end)) for o in ops if o.machine in machines and o.job in normal)
+    down = unavailable(problem) if down is None else down
+    return sum(
+        working_overlap(window, (o.start, o.end), down.get(o.machine, []))
+        for o in ops
+        if o.machine in machines and o.job in normal
+    )
+
+
+def reserve_left(problem: Problem, ops: Iterable[ScheduledOp]) -> list[tuple[str, int, int, int]]:
+    """(workcenter, day, reserve minutes, reserve minutes left) per reserved workcenter and planned day.
+
+    The reserve of a day is what normal work may not use (nothing inside the fence); it is left as far as
+    the day's capacity is not taken by planned work: min(reserve, available - all planned working minutes).
+    """
+    ops = list(ops)
+    if not problem.reserves or not ops:
+        return []
+    down = unavailable(problem)
+    every = {o.job for o in ops}
+    out = []
+    for reserve in problem.reserves:
+        for day in days_until(problem, max(o.end for o in ops)):
+            window = day_window(problem, day)
+            avail = sum(available_minutes(window, down.get(m, [])) for m in reserve.machines)
+            held = avail - reserve_limit(problem, reserve, day, down)
+            used = reserve_usage(problem, reserve, day, ops, every, down)
+            out.append((reserve.workcenter, day, held, max(0, min(held, avail - used))))
+    return out
