@@ -305,11 +305,11 @@ def _reserve_caps(built: BuiltModel, problem: Problem) -> dict[tuple[str, int], 
     caps: dict[tuple[str, int], int] = {}
     down, normal = calendar.unavailable(problem), built.normal
     for reserve in problem.reserves:
+        frozen_use = calendar.usage_by_day(problem, reserve, built.frozen, normal, down)
+        held_use = calendar.usage_by_day(problem, reserve, built.fixed.values(), normal, down)
         for d in calendar.days_until(problem, built.horizon):
-            frozen_use = calendar.reserve_usage(problem, reserve, d, built.frozen, normal, down)
-            limit = max(calendar.reserve_limit(problem, reserve, d, down), frozen_use)
-            held_use = calendar.reserve_usage(problem, reserve, d, built.fixed.values(), normal, down)
-            caps[(reserve.workcenter, d)] = limit - frozen_use - held_use
+            limit = max(calendar.reserve_limit(problem, reserve, d, down), frozen_use.get(d, 0))
+            caps[(reserve.workcenter, d)] = limit - frozen_use.get(d, 0) - held_use.get(d, 0)
     return caps
 
 

@@ -13,6 +13,7 @@ frozen usage (past facts must not make a plan infeasible).
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import defaultdict
 from collections.abc import Iterable
@@ -128,6 +129,40 @@ def normal_jobs(problem: Problem) -> set[str]:
     return {j.id for j in problem.jobs if not j.reserve_eligible}
 
 
+def usage_by_day(
+    problem: Problem,
+    reserve: RushReserve,
+    ops: Iterable[ScheduledOp],
+    jobs: set[str],
+    down: dict[str, list[Interval]] | None = None,
+) -> dict[int, int]:
+    """Day -> working minutes of the operations of `jobs` on the workcenter (one pass over the operations)."""
+    down = unavailable(problem) if down is None else down
+    machines = set(reserve.machines)
+    starts = {m: [s for s, _ in down.get(m, [])] for m in machines}
+    out: dict[int, int] = defaultdict(int)
+    for o in ops:
+        if o.machine not in machines or o.job not in jobs or o.end <= o.start:
+            continue
+        first = max(0, (o.start - problem.day_origin) // problem.day_minutes)
+        last = (o.end - 1 - problem.day_origin) // problem.day_minutes
+        gaps = down.get(o.machine, [])
+        i = max(0, bisect.bisect_right(starts[o.machine], o.start) - 1)
+        for day in range(first, last + 1):
+            lo, hi = day_window(problem, day)
+            part = (max(lo, o.start), min(hi, o.end))
+            if part[1] <= part[0]:
+                continue
+            used = part[1] - part[0]
+            j = i
+            while j < len(gaps) and gaps[j][0] < part[1]:
+                used -= overlap(part, gaps[j])
+                j += 1
+            if used:
+                out[day] += used
+    return dict(out)
+
+
 def reserve_usage(
     problem: Problem,
     reserve: RushReserve,
@@ -138,13 +173,8 @@ def reserve_usage(
 ) -> int:
     """Working minutes of normal (non-reserve-eligible) operations on the workcenter in the day."""
     window = day_window(problem, day)
-    machines = set(reserve.machines)
-    down = unavailable(problem) if down is None else down
-    return sum(
-        working_overlap(window, (o.start, o.end), down.get(o.machine, []))
-        for o in ops
-        if o.machine in machines and o.job in normal
-    )
+    relevant = [o for o in ops if o.start < window[1] and o.end > window[0]]
+    return usage_by_day(problem, reserve, relevant, normal, down).get(day, 0)
 
 
 def reserve_left(problem: Problem, ops: Iterable[ScheduledOp]) -> list[tuple[str, int, int, int]]:
@@ -160,10 +190,11 @@ def reserve_left(problem: Problem, ops: Iterable[ScheduledOp]) -> list[tuple[str
     every = {o.job for o in ops}
     out = []
     for reserve in problem.reserves:
+        everything = usage_by_day(problem, reserve, ops, every, down)
         for day in days_until(problem, max(o.end for o in ops)):
             window = day_window(problem, day)
             avail = sum(available_minutes(window, down.get(m, [])) for m in reserve.machines)
             held = avail - reserve_limit(problem, reserve, day, down)
-            used = reserve_usage(problem, reserve, day, ops, every, down)
+            used = everything.get(day, 0)
             out.append((reserve.workcenter, day, held, max(0, min(held, avail - used))))
     return out

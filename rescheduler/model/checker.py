@@ -7,7 +7,7 @@ unavailability; frozen operations exactly where they were; rush reserve per day 
 Operations that span non-working time (`rescheduler.model.spans`) are checked by their mode: started in
 working time, running on only through off-shift time (unattended machines), or pausing over
 unavailability and ending when their working minutes are done. Reserve-eligible jobs are those the
-problem marks so; only their work is outside the normal limit.
+problem marks so, and only rush jobs may be marked so; only their work is outside the normal limit.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class ViolationKind(StrEnum):
     UNAVAILABLE = "unavailable"
     FROZEN = "frozen"
     RUSH_RESERVE = "rush_reserve"
+    RESERVE_ELIGIBILITY = "reserve_eligibility"
 
 
 class Violation(BaseModel):
@@ -60,6 +61,15 @@ def check(problem: Problem, solution: Solution) -> list[Violation]:
             if previous is not None and op.frozen is None and got.start < previous.end:
                 out.append(_v(ViolationKind.PRECEDENCE, got, f"starts {got.start} before seq {previous.seq} ends"))
             previous = got
+    for job in problem.jobs:
+        if job.reserve_eligible and not job.rush:
+            out.append(
+                Violation(
+                    kind=ViolationKind.RESERVE_ELIGIBILITY,
+                    job=job.id,
+                    detail=f"{job.id}: may use the rush reserve but is not a rush order",
+                )
+            )
     _check_machines(problem, list(placed.values()), out)
     _check_reserve(problem, list(placed.values()), out)
     return out
@@ -147,12 +157,11 @@ def _check_reserve(problem: Problem, ops: list[ScheduledOp], out: list[Violation
     normal = calendar.normal_jobs(problem)
     frozen = calendar.frozen_ops(problem)
     for reserve in problem.reserves:
+        usage = calendar.usage_by_day(problem, reserve, ops, normal, down)
+        frozen_usage = calendar.usage_by_day(problem, reserve, frozen, normal, down)
         for day in calendar.days_until(problem, max(o.end for o in ops)):
-            used = calendar.reserve_usage(problem, reserve, day, ops, normal, down)
-            limit = max(
-                calendar.reserve_limit(problem, reserve, day, down),
-                calendar.reserve_usage(problem, reserve, day, frozen, normal, down),
-            )
+            used = usage.get(day, 0)
+            limit = max(calendar.reserve_limit(problem, reserve, day, down), frozen_usage.get(day, 0))
             if used > limit:
                 out.append(
                     Violation(

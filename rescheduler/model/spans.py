@@ -60,7 +60,10 @@ class MachineTime:
 
     def __post_init__(self) -> None:
         self._down_starts = [s for s, _ in self.down]
+        self._down_ends = [e for _, e in self.down]
         self._hard_starts = [s for s, _ in self.hard]
+        self._day_stretch: int | None = None
+        self._window: int | None = None
 
     def end(self, how: Mode, start: int, dur: int) -> int | None:
         """Where an operation of `dur` working minutes started at `start` ends; None: it may not start there."""
@@ -80,15 +83,44 @@ class MachineTime:
             i += 1
         return t + left
 
+    def day_stretch(self, problem: Problem) -> int:
+        """The longest working stretch within one day (over the days until a day free of unavailability)."""
+        if self._day_stretch is None:
+            last_down = self.down[-1][1] if self.down else 0
+            last = (max(last_down, 0) - problem.day_origin) // problem.day_minutes + 1
+            self._day_stretch = max(
+                _longest_stretch(self, *calendar.day_window(problem, d)) for d in range(0, last + 1)
+            )
+        return self._day_stretch
+
+    def window(self) -> int:
+        """The longest working window between (or before) the machine's unavailability."""
+        if self._window is None:
+            gaps = [b[0] - a[1] for a, b in zip(self.down, self.down[1:], strict=False)]
+            if self.down and self.down[0][0] > 0:
+                gaps.append(self.down[0][0])
+            self._window = max(gaps, default=0)
+        return self._window
+
     def working_starts(self, lo: int, hi: int) -> list[int]:
         """The ends of unavailability in [lo, hi]: where working windows begin."""
-        i = bisect.bisect_left([e for _, e in self.down], lo)
+        i = bisect.bisect_left(self._down_ends, lo)
         return [e for _, e in self.down[i:] if e <= hi]
 
 
+_CACHE: list[tuple[Problem, dict[str, MachineTime]]] = []
+
+
 def machine_times(problem: Problem) -> dict[str, MachineTime]:
+    """Per machine (kept for the last few problems: a large-neighbourhood search builds many models of one)."""
+    for known, times in _CACHE:
+        if known is problem:
+            return times
     down, hard = calendar.unavailable(problem), calendar.hard_unavailable(problem)
-    return {m: MachineTime(down.get(m, []), hard.get(m, [])) for m in problem.machines}
+    times = {m: MachineTime(down.get(m, []), hard.get(m, [])) for m in problem.machines}
+    _CACHE.insert(0, (problem, times))
+    del _CACHE[4:]
+    return times
 
 
 def _longest_stretch(times: MachineTime, lo: int, hi: int) -> int:
@@ -111,19 +143,11 @@ def is_long(problem: Problem, op: Operation, machine: str, times: MachineTime, r
     dur = op.durations[machine]
     if dur == 0:
         return False
-    if reserved_normal:
-        first = max(0, (-problem.day_origin) // problem.day_minutes)
-        last_down = times.down[-1][1] if times.down else 0
-        last = (max(last_down, 0) - problem.day_origin) // problem.day_minutes + 1
-        stretch = max(_longest_stretch(times, *calendar.day_window(problem, d)) for d in range(first, last + 1))
-        if stretch < dur:
-            return True
+    if reserved_normal and times.day_stretch(problem) < dur:
+        return True
     if mode(problem, op, machine) == "fixed" or not times.down:
         return False
-    windows = [b[0] - a[1] for a, b in zip(times.down, times.down[1:], strict=False)]
-    if times.down[0][0] > 0:
-        windows.append(times.down[0][0])
-    return max(windows, default=0) < dur
+    return times.window() < dur
 
 
 @dataclass(frozen=True, slots=True)

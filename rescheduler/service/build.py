@@ -21,6 +21,10 @@ from rescheduler.service.plan import PlannedOp
 from rescheduler.service.snapshot import OpenOperation, OpenWorkOrder, Snapshot
 from shopfloor.plant import Plant
 
+# A rush order's lateness costs this many times that of a normal order of the same priority, so rush
+# orders not eligible for the reserve still come first inside the normal capacity.
+RUSH_WEIGHT = 10
+
 
 @dataclass(frozen=True)
 class PlanInput:
@@ -82,16 +86,27 @@ def repair_ends(plant: Plant, snapshot: Snapshot, now: datetime, repair_h: float
 
 
 def build_input(
-    plant: Plant, snapshot: Snapshot, now: datetime, *, horizon_days: int, repair_h: float | None = None
+    plant: Plant,
+    snapshot: Snapshot,
+    now: datetime,
+    *,
+    horizon_days: int,
+    repair_h: float | None = None,
+    freeze_window_min: float = 0.0,
 ) -> PlanInput:
     origin = plan_origin(now)
     repairs = repair_ends(plant, snapshot, now, repair_h)
+    freeze = _freeze_zone(snapshot, origin, freeze_window_min, repairs)
     machines = tuple(m.id for m in plant.all_machines())
     known = set(machines)
     jobs: list[Job] = []
     work_orders: dict[str, OpenWorkOrder] = {}
     for wo in snapshot.work_orders:
-        operations = [_operation(plant, snapshot, wo, op, origin, repairs, known) for op in wo.operations]
+        operations = [
+            _frozen_by_zone(freeze.get((wo.work_order_id, op.seq)), plant, snapshot, wo, op, origin, known)
+            or _operation(plant, snapshot, wo, op, origin, repairs, known)
+            for op in wo.operations
+        ]
         if any(op is None for op in operations):
             continue  # routing names machines this plant does not have: cannot be planned here
         work_orders[wo.work_order_id] = wo
@@ -101,7 +116,8 @@ def build_input(
                 operations=tuple(op for op in operations if op is not None),
                 release=max(0, minutes(wo.release - origin)) if wo.release else 0,
                 due=minutes(wo.due - origin),
-                weight=wo.priority,
+                # rush orders are planned first: their lateness weighs RUSH_WEIGHT times their priority
+                weight=wo.priority * (RUSH_WEIGHT if wo.rush else 1),
                 rush=wo.rush,
                 reserve_eligible=reserve_eligible(plant, wo.rush, wo.customer_id, wo.margin_pct),
             )
@@ -175,6 +191,43 @@ def _operation(
         return None
     durations = {m: operation_minutes(setup_min, unit_min, wo.quantity) for m in eligible}
     return Operation(seq=op.seq, durations=durations, may_pause=may_pause)
+
+
+def _freeze_zone(
+    snapshot: Snapshot, origin: datetime, window_min: float, repairs: dict[str, datetime]
+) -> dict[tuple[str, int], PlannedOp]:
+    """Planned operations of the current plan starting within the freeze window (not on a broken-down
+    machine): the floor is about to start them, so they stay where they are, like started ones."""
+    if snapshot.current is None or window_min <= 0:
+        return {}
+    fence = origin + timedelta(minutes=window_min)
+    return {
+        p.key: p
+        for p in snapshot.current.ops
+        if not p.frozen and origin <= p.start < fence and p.machine_id not in repairs
+    }
+
+
+def _frozen_by_zone(
+    planned: PlannedOp | None,
+    plant: Plant,
+    snapshot: Snapshot,
+    wo: OpenWorkOrder,
+    op: OpenOperation,
+    origin: datetime,
+    known: set[str],
+) -> Operation | None:
+    """The operation frozen at its planned place, if it is in the freeze zone and still plannable there."""
+    if planned is None or op.started or planned.machine_id not in set(op.eligible_machines) & known:
+        return None
+    plain = _operation(plant, snapshot, wo, op, origin, {}, known)
+    if plain is None:
+        return None
+    start, end = minutes(planned.start - origin), minutes(planned.end - origin)
+    durations = {**plain.durations, planned.machine_id: end - start}
+    return plain.model_copy(
+        update={"durations": durations, "frozen": Placement(machine=planned.machine_id, start=start, end=end)}
+    )
 
 
 def _calendar_gaps(plant: Plant, origin: datetime, end: datetime) -> list[Unavailability]:

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rescheduler.service.build import build_input, reserve_eligible
-from rescheduler.service.snapshot import OpenOperation, OpenWorkOrder, Snapshot
+from rescheduler.service.plan import PlannedOp
+from rescheduler.service.snapshot import CurrentPlan, OpenOperation, OpenWorkOrder, Snapshot
 from shopfloor.plant import Plant, load_plant
 from tests.rescheduler_support.seed import DEMO_PLANT
 
@@ -140,3 +141,27 @@ def test_calendar_and_breakdown_unavailability(plant: Plant) -> None:
     assert plan_input.repairs["H2"] == NOW + H
     # The plan's days start at local midnight: 08:00 local is 480 min into the day.
     assert plan_input.problem.day_origin == -480
+
+
+def test_operations_starting_within_the_freeze_window_are_frozen(plant: Plant) -> None:
+    wo = work_order(op(1, "WC-DRAW", ("D1", "D2"), 30, 0.006), op(2, "WC-HEAD", ("H1", "H2"), 75, 0.025))
+    current = CurrentPlan(
+        plan_id="plant1-v1",
+        version=1,
+        ops=(
+            PlannedOp("WO-1", 1, "D2", NOW + 2 * H, NOW + 3.5 * H),  # starts in 2 h: inside a 3 h window
+            PlannedOp("WO-1", 2, "H1", NOW + 4 * H, NOW + 10 * H),  # starts in 4 h: free to move
+        ),
+    )
+    snapshot = Snapshot([wo], current=current)
+    unfrozen = build_input(plant, snapshot, NOW, horizon_days=2).problem
+    assert all(o.frozen is None for _, o in unfrozen.operations())  # the default window is 0
+    problem = build_input(plant, snapshot, NOW, horizon_days=2, freeze_window_min=180).problem
+    drawing, heading = problem.jobs[0].operations
+    assert drawing.frozen is not None and heading.frozen is None
+    assert (drawing.frozen.machine, drawing.frozen.start, drawing.frozen.end) == ("D2", 120, 210)
+    assert [(p.job, p.seq) for p in problem.previous] == [("WO-1", 2)]  # only what may move is a hint
+    # a machine broken down since is not frozen on: that operation is planned again
+    broken = Snapshot([wo], current=current, down={"D2": ("FAULT", NOW - H)})
+    drawing, _ = build_input(plant, broken, NOW, horizon_days=2, freeze_window_min=180).problem.jobs[0].operations
+    assert drawing.frozen is None
