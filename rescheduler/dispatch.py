@@ -31,7 +31,7 @@ class Rule(StrEnum):
     CR = "cr"  # critical ratio: slack time / remaining work
 
 
-class _Shop:
+class Shop:
     """Machine timelines plus per-day reserve usage, for placing operations one at a time.
 
     Each machine's busy intervals are disjoint and kept sorted (parallel start/end lists), so the first
@@ -140,7 +140,7 @@ class _Shop:
             raise NoSolutionError("INFEASIBLE", f"{job.id}/{op.seq} may not start at {start} on {machine}")
         return end
 
-    def _book(self, job: Job, machine: str, start: int, end: int, sign: int) -> None:
+    def book(self, job_id: str, machine: str, start: int, end: int, sign: int = 1) -> None:
         """Add (sign 1) or remove (sign -1) an operation's time on the machine and in the reserve."""
         if end > start:
             pieces = calendar.subtract((start, end), self.times[machine].down)
@@ -158,7 +158,7 @@ class _Shop:
                 self.work[machine].remove((start, end))
         self.version[machine] += 1
         reserve = self.reserve_of.get(machine)
-        if reserve is not None and job.id in self.normal and end > start:
+        if reserve is not None and job_id in self.normal and end > start:
             for day, used in spans.day_usage(self.problem, start, end, self.times[machine].down):
                 self.limit_left[(reserve.workcenter, day)] = self._left(reserve, day) - sign * used
             for m in reserve.machines:
@@ -166,12 +166,12 @@ class _Shop:
 
     def place(self, job: Job, op: Operation, machine: str, start: int) -> ScheduledOp:
         end = self.end_of(job, op, machine, start)
-        self._book(job, machine, start, end, 1)
+        self.book(job.id, machine, start, end, 1)
         return ScheduledOp(job=job.id, seq=op.seq, machine=machine, start=start, end=end)
 
     def unplace(self, job: Job, op: ScheduledOp) -> None:
         """Take a placed operation off its machine again (and give its reserve minutes back)."""
-        self._book(job, op.machine, op.start, op.end, -1)
+        self.book(job.id, op.machine, op.start, op.end, -1)
 
 
 Priority = Callable[[Job, int, int], float]  # (job, index of its next op, time) -> key, lower first
@@ -227,7 +227,7 @@ def repair(problem: Problem) -> Solution:
     stable start (the CP-SAT model's hint on a replan). Operations new to the plan go last, by due date.
     """
     t0 = time.perf_counter()
-    shop = _Shop(problem)
+    shop = Shop(problem)
     before = {p.key: p for p in problem.previous}
     booked: dict[tuple[str, int], ScheduledOp] = {}
     ops = {(job.id, op.seq): (job, op) for job, op in problem.operations() if op.frozen is None}
@@ -262,7 +262,7 @@ def repair(problem: Problem) -> Solution:
             continue
         if kept is not None:
             shop.unplace(job, kept)
-        choice = _earliest_machine(shop, job, op, ready[job.id])
+        choice = earliest_machine(shop, job, op, ready[job.id])
         if choice is None:
             raise NoSolutionError("INFEASIBLE", f"repair: {job.id}/{op.seq} fits on no machine")
         done = shop.place(job, op, choice[1], choice[0])
@@ -273,7 +273,7 @@ def repair(problem: Problem) -> Solution:
     )
 
 
-def _earliest_machine(shop: _Shop, job: Job, op: Operation, ready: int) -> tuple[int, str] | None:
+def earliest_machine(shop: Shop, job: Job, op: Operation, ready: int) -> tuple[int, str] | None:
     """(start, machine) completing earliest among the eligible machines."""
     best: tuple[int, int, str] | None = None
     for machine in sorted(op.durations):
@@ -288,7 +288,7 @@ def _earliest_machine(shop: _Shop, job: Job, op: Operation, ready: int) -> tuple
 
 def _list_schedule(problem: Problem, key: Priority, name: str) -> Solution:
     t0 = time.perf_counter()
-    shop = _Shop(problem)
+    shop = Shop(problem)
     placed: list[ScheduledOp] = calendar.frozen_ops(problem)
     nxt = {job.id: 0 for job in problem.jobs}
     ready = {job.id: max(0, job.release) for job in problem.jobs}
@@ -307,7 +307,7 @@ def _list_schedule(problem: Problem, key: Priority, name: str) -> Solution:
             if cached is not None and cached[0] == stamp:
                 options.append(cached[1])
                 continue
-            choice = _earliest_machine(shop, job, op, ready[job.id])
+            choice = earliest_machine(shop, job, op, ready[job.id])
             if choice is None:
                 raise NoSolutionError("INFEASIBLE", f"{name}: {job.id}/{op.seq} fits on no machine")
             best = (shop.end_of(job, op, choice[1], choice[0]), choice[0], choice[1], job)

@@ -123,7 +123,7 @@ def build_input(
             )
         )
     horizon_end = origin + timedelta(days=horizon_days)
-    unavailability = _calendar_gaps(plant, origin, horizon_end) + [
+    unavailability = calendar_gaps(plant, origin, horizon_end) + [
         Unavailability(
             machine=m, start=0, end=max(1, math.ceil((end - origin).total_seconds() / 60)), reason="breakdown"
         )
@@ -230,7 +230,7 @@ def _frozen_by_zone(
     )
 
 
-def _calendar_gaps(plant: Plant, origin: datetime, end: datetime) -> list[Unavailability]:
+def calendar_gaps(plant: Plant, origin: datetime, end: datetime) -> list[Unavailability]:
     """Each machine's non-working time within the horizon: off-shift time and holidays (`off_shift`: an
     unattended machine runs on through it) and planned maintenance (never worked through)."""
     out: list[Unavailability] = []
