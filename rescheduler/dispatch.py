@@ -146,12 +146,9 @@ class Shop:
             pieces = calendar.subtract((start, end), self.times[machine].down)
             for lo, hi in pieces:
                 if sign > 0:
-                    i = bisect.bisect_right(self.ends[machine], lo)
-                    self.starts[machine].insert(i, lo)
-                    self.ends[machine].insert(i, hi)
+                    self._occupy(machine, lo, hi)
                 else:
-                    i = bisect.bisect_left(self.starts[machine], lo)
-                    del self.starts[machine][i], self.ends[machine][i]
+                    self._release(machine, lo, hi)
             if sign > 0:
                 bisect.insort(self.work[machine], (start, end))
             else:
@@ -163,6 +160,32 @@ class Shop:
                 self.limit_left[(reserve.workcenter, day)] = self._left(reserve, day) - sign * used
             for m in reserve.machines:
                 self.version[m] += 1
+
+    def _occupy(self, machine: str, lo: int, hi: int) -> None:
+        """Mark [lo, hi) busy, merging with busy time it touches: the search for a gap then hops over
+        one interval per idle gap, not one per operation (back-to-back work is the common case)."""
+        starts, ends = self.starts[machine], self.ends[machine]
+        i = bisect.bisect_left(starts, lo)
+        if i > 0 and ends[i - 1] == lo:
+            i -= 1
+            lo = starts[i]
+            del starts[i], ends[i]
+        if i < len(starts) and starts[i] == hi:
+            hi = ends[i]
+            del starts[i], ends[i]
+        starts.insert(i, lo)
+        ends.insert(i, hi)
+
+    def _release(self, machine: str, lo: int, hi: int) -> None:
+        """Free [lo, hi) again (it lies within one merged busy interval)."""
+        starts, ends = self.starts[machine], self.ends[machine]
+        i = bisect.bisect_right(starts, lo) - 1
+        a, b = starts[i], ends[i]
+        del starts[i], ends[i]
+        for piece in ((hi, b), (a, lo)):  # inserted at i in reverse: (a, lo) ends up first
+            if piece[1] > piece[0]:
+                starts.insert(i, piece[0])
+                ends.insert(i, piece[1])
 
     def place(self, job: Job, op: Operation, machine: str, start: int) -> ScheduledOp:
         end = self.end_of(job, op, machine, start)
@@ -294,6 +317,8 @@ def _list_schedule(problem: Problem, key: Priority, name: str) -> Solution:
     ready = {job.id: max(0, job.release) for job in problem.jobs}
     pending = {job.id: job for job in problem.jobs}
     cache: dict[str, tuple[tuple[int, ...], tuple[int, int, str, Job]]] = {}
+    machines_of = {(job.id, op.seq): sorted(op.durations) for job, op in problem.operations()}
+    version = shop.version
     while pending:
         options: list[tuple[int, int, str, Job]] = []  # (completion, start, machine, job) best per job
         for job in list(pending.values()):
@@ -302,7 +327,7 @@ def _list_schedule(problem: Problem, key: Priority, name: str) -> Solution:
                 ready[job.id] = max(ready[job.id], op.frozen.end)
                 _advance(job, nxt, pending)
                 break
-            stamp = (nxt[job.id], *(shop.version[m] for m in sorted(op.durations)))
+            stamp = (nxt[job.id], *[version[m] for m in machines_of[(job.id, op.seq)]])
             cached = cache.get(job.id)
             if cached is not None and cached[0] == stamp:
                 options.append(cached[1])

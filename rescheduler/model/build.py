@@ -20,7 +20,6 @@ Encoding, chosen to stay fast at 400 operations:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -52,6 +51,8 @@ class BuiltModel:
     candidates: dict[tuple[OpKey, str], list[tuple[spans.Candidate, cp_model.IntVar]]] = field(default_factory=dict)
     cand_lits: dict[tuple[OpKey, str, int], cp_model.IntVar] = field(default_factory=dict)
     sizes: dict[tuple[OpKey, str], cp_model.IntVar] = field(default_factory=dict)
+    bounds: dict[OpKey, tuple[int, int]] = field(default_factory=dict)
+    jobs: list[Job] = field(default_factory=list)
     # auxiliary variables, kept so a plan can be turned into a complete hint
     day_lits: dict[tuple[OpKey, str, int], cp_model.IntVar] = field(default_factory=dict)
     late: dict[str, cp_model.IntVar] = field(default_factory=dict)
@@ -80,13 +81,16 @@ def build(
     with_stability: bool,
     move_cost: int,
     fixed: dict[OpKey, ScheduledOp] | None = None,
+    bounds: dict[OpKey, tuple[int, int]] | None = None,
 ) -> BuiltModel:
     """The model of `problem`. `fixed` (large-neighbourhood search): operations held where they are as
-    constants, like frozen ones, but with precedence to and from them still enforced."""
+    constants, like frozen ones, but with precedence to and from them still enforced. `bounds`: the
+    range of starts an operation may take (a neighbourhood moves work locally: small domains load fast)."""
     model = cp_model.CpModel()
     frozen = calendar.frozen_ops(problem)
     held = {k: op for k, op in (fixed or {}).items() if k not in {f.key for f in frozen}}
     built = BuiltModel(model=model, horizon=horizon, frozen=frozen, fixed=held, problem=problem)
+    built.bounds = bounds or {}
     built.normal = calendar.normal_jobs(problem)
     built.times = spans.machine_times(problem)
     busy: dict[str, list[calendar.Interval]] = {}
@@ -96,12 +100,24 @@ def build(
     built.caps = _reserve_caps(built, problem)
     intervals: dict[str, list[cp_model.IntervalVar]] = {m: [] for m in problem.machines}
     blocked = calendar.blocked(problem)
-    if built.fixed:
+    built.jobs = list(problem.jobs)
+    if fixed is not None:
+        # a neighbourhood: only jobs with a free operation are modelled (the others are constants)
+        frozen_keys = {f.key for f in frozen}
+        free = [
+            (j, op)
+            for j, op in problem.operations()
+            if (j.id, op.seq) not in held and (j.id, op.seq) not in frozen_keys
+        ]
+        with_free = {j.id for j, _ in free}
+        built.jobs = [j for j in problem.jobs if j.id in with_free]
+        machines = {m for _, op in free for m in op.durations}
         extra: dict[str, list[calendar.Interval]] = {}
         for op in built.fixed.values():
-            extra.setdefault(op.machine, []).append((op.start, op.end))
-        blocked = {m: calendar.merge([*blocked.get(m, []), *extra.get(m, [])]) for m in problem.machines}
-    for job in problem.jobs:
+            if op.machine in machines:
+                extra.setdefault(op.machine, []).append((op.start, op.end))
+        blocked = {m: calendar.merge([*blocked.get(m, []), *extra.get(m, [])]) for m in machines}
+    for job in built.jobs:
         _add_job(built, job, intervals, blocked)
     for machine_intervals in intervals.values():
         if len(machine_intervals) > 1:
@@ -185,12 +201,14 @@ def _add_operation(
     that machine's discrete candidates (`rescheduler.model.spans`) instead."""
     model, key = built.model, (job.id, op.seq)
     name = f"{key[0]}_{key[1]}"
+    lo_bound, hi_bound = built.bounds.get(key, (earliest, built.horizon))
+    earliest = max(earliest, lo_bound)
     windows: dict[str, list[list[int]]] = {}
     options: dict[str, list[spans.Candidate]] = {}
     for m, d in op.durations.items():
         reserve = built.problem.reserve_of(m) if job.id in built.normal and d > 0 else None
         if not spans.is_long(built.problem, op, m, built.times[m], reserve is not None):
-            ws = start_windows(earliest, max(earliest, built.horizon - d), d, blocked.get(m, []))
+            ws = start_windows(earliest, max(earliest, min(hi_bound, built.horizon - d)), d, blocked.get(m, []))
             windows[m] = within_days(built.problem, ws, d) if reserve is not None else ws
             continue
         limit = None
@@ -284,9 +302,10 @@ def _add_rush_reserve(built: BuiltModel, problem: Problem) -> None:
                             usage.setdefault(day, []).append(used * z)
                     continue
                 day_lits = []
+                s_lo, s_hi = _start_range(built.starts[key])
                 for d in days:
                     lo, hi = calendar.day_window(problem, d)
-                    if hi - lo < dur:
+                    if hi - lo < dur or hi - dur < s_lo or lo > s_hi:
                         continue
                     z = model.new_bool_var(f"day_{key[0]}_{key[1]}_{machine}_{d}")
                     model.add(built.starts[key] >= lo).only_enforce_if(z)
@@ -300,6 +319,11 @@ def _add_rush_reserve(built: BuiltModel, problem: Problem) -> None:
                 model.add(sum(terms) <= built.caps.get((reserve.workcenter, d), 0))
 
 
+def _start_range(var: cp_model.IntVar) -> tuple[int, int]:
+    domain = list(var.proto.domain)  # (a protobuf repeated field does not index from the end)
+    return int(domain[0]), int(domain[-1])
+
+
 def _reserve_caps(built: BuiltModel, problem: Problem) -> dict[tuple[str, int], int]:
     """(workcenter, day) -> machine-minutes new normal work may still use (frozen and held work deducted)."""
     caps: dict[tuple[str, int], int] = {}
@@ -307,8 +331,9 @@ def _reserve_caps(built: BuiltModel, problem: Problem) -> dict[tuple[str, int], 
     for reserve in problem.reserves:
         frozen_use = calendar.usage_by_day(problem, reserve, built.frozen, normal, down)
         held_use = calendar.usage_by_day(problem, reserve, built.fixed.values(), normal, down)
+        limits = calendar.reserve_limits(problem, reserve, built.horizon)
         for d in calendar.days_until(problem, built.horizon):
-            limit = max(calendar.reserve_limit(problem, reserve, d, down), frozen_use.get(d, 0))
+            limit = max(limits[d], frozen_use.get(d, 0))
             caps[(reserve.workcenter, d)] = limit - frozen_use.get(d, 0) - held_use.get(d, 0)
     return caps
 
@@ -319,7 +344,7 @@ def _add_objectives(built: BuiltModel, problem: Problem, *, with_stability: bool
     makespan = model.new_int_var(0, max(horizon, *constant_ends, 0), "makespan")
     built.makespan = makespan
     tardiness: list[LinearExpr] = []
-    for job in problem.jobs:
+    for job in built.jobs:
         end = built.job_ends[job.id]
         model.add(makespan >= end)
         if job.due is not None and job.weight > 0:
@@ -353,63 +378,3 @@ def _stability(built: BuiltModel, problem: Problem, move_cost: int) -> LinearExp
         built.moved[prev.key] = (moved, shift)
         terms.append(move_cost * moved + shift)
     return sum(terms)
-
-
-def hint_plan(built: BuiltModel, problem: Problem, plan: list[ScheduledOp] | tuple[ScheduledOp, ...]) -> None:
-    """Hint every variable the plan determines (starts, machines, days, lateness, makespan, moves)."""
-    model = built.model
-    model.clear_hints()  # type: ignore[no-untyped-call]
-    by_key = {op.key: op for op in plan}
-    for key, start in built.starts.items():
-        op = by_key.get(key)
-        if op is None:
-            continue
-        model.add_hint(start, op.start)
-        lits = built.presence[key]
-        if len(lits) > 1:
-            for machine, lit in lits.items():
-                model.add_hint(lit, machine == op.machine)
-    for (key, machine, cand_start), z in built.cand_lits.items():
-        op = by_key.get(key)
-        if op is not None:
-            model.add_hint(z, op.machine == machine and op.start == cand_start)
-    for (key, machine), size in built.sizes.items():
-        op = by_key.get(key)
-        if op is not None:
-            model.add_hint(size, op.end - op.start if op.machine == machine else 0)
-    for (key, machine, day), z in built.day_lits.items():
-        op = by_key.get(key)
-        if op is not None:
-            model.add_hint(z, op.machine == machine and (op.start - problem.day_origin) // problem.day_minutes == day)
-    ends: dict[str, int] = {}
-    for op in [*built.frozen, *built.fixed.values(), *plan]:
-        ends[op.job] = max(ends.get(op.job, op.end), op.end)
-    for job in problem.jobs:
-        if job.id in built.late and job.id in ends and job.due is not None:
-            model.add_hint(built.late[job.id], max(0, ends[job.id] - job.due))
-    if built.makespan is not None and ends:
-        model.add_hint(built.makespan, max(ends.values()))
-    previous = {p.key: p for p in problem.previous}
-    for key, (moved, shift) in built.moved.items():
-        op = by_key.get(key)
-        if op is not None:
-            prev = previous[key]
-            model.add_hint(moved, op.machine != prev.machine or op.start != prev.start)
-            model.add_hint(shift, abs(op.start - prev.start))
-
-
-def lookup(values: list[int]) -> Callable[[cp_model.IntVar], int]:
-    """Variable -> value in a solver response's solution vector."""
-    return lambda var: int(values[var.index])
-
-
-def extract(built: BuiltModel, value: Callable[[cp_model.IntVar], int]) -> list[ScheduledOp]:
-    ops = [*built.frozen, *built.fixed.values()]
-    for key, start_var in built.starts.items():
-        start = value(start_var)
-        lits = built.presence[key]
-        machine = next(iter(lits)) if len(lits) == 1 else next(m for m, lit in lits.items() if value(lit))
-        size = built.sizes.get((key, machine))
-        end = start + (value(size) if size is not None else built.durations[key][machine])
-        ops.append(ScheduledOp(job=key[0], seq=key[1], machine=machine, start=start, end=end))
-    return ops

@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from rescheduler.model.problem import Problem, RushReserve, ScheduledOp
 
@@ -54,8 +54,30 @@ def overlap(a: Interval, b: Interval) -> int:
     return max(0, min(a[1], b[1]) - max(a[0], b[0]))
 
 
+_CACHE: dict[str, list[tuple[Problem, dict[str, list[tuple[int, int]]]]]] = defaultdict(list)
+
+
+def _cached(
+    name: str, problem: Problem, compute: Callable[[Problem], dict[str, list[Interval]]]
+) -> dict[str, list[Interval]]:
+    """Per-machine intervals of the last few problems (a neighbourhood search builds many models of one;
+    problems are immutable). Callers must not modify the result."""
+    entries = _CACHE[name]
+    for known, value in entries:
+        if known is problem:
+            return value
+    value = compute(problem)
+    entries.insert(0, (problem, value))
+    del entries[4:]
+    return value
+
+
 def unavailable(problem: Problem) -> dict[str, list[Interval]]:
     """Machine -> merged unavailability intervals."""
+    return _cached("unavailable", problem, _unavailable)
+
+
+def _unavailable(problem: Problem) -> dict[str, list[Interval]]:
     raw: dict[str, list[Interval]] = defaultdict(list)
     for u in problem.unavailability:
         raw[u.machine].append((u.start, u.end))
@@ -81,6 +103,10 @@ def frozen_ops(problem: Problem) -> list[ScheduledOp]:
 
 def blocked(problem: Problem) -> dict[str, list[Interval]]:
     """Machine -> merged intervals a new (non-frozen) operation may not overlap: unavailability and frozen work."""
+    return _cached("blocked", problem, _blocked)
+
+
+def _blocked(problem: Problem) -> dict[str, list[Interval]]:
     raw: dict[str, list[Interval]] = defaultdict(list)
     for m, ivs in unavailable(problem).items():
         raw[m].extend(ivs)
@@ -115,6 +141,21 @@ def reserve_limit(problem: Problem, reserve: RushReserve, day: int, down: dict[s
         fenced = sum(available_minutes(inside, down.get(m, [])) for m in reserve.machines)
     # a tiny epsilon so that e.g. 0.85 * 1000 = 850 is not floored to 849 by float error
     return fenced + math.floor((1.0 - reserve.share) * (avail - fenced) + 1e-9)
+
+
+_LIMITS: list[tuple[Problem, str, dict[int, int]]] = []
+
+
+def reserve_limits(problem: Problem, reserve: RushReserve, end: int) -> dict[int, int]:
+    """Day -> reserve_limit for the days until `end` (kept for the last few problems)."""
+    for known, workcenter, limits in _LIMITS:
+        if known is problem and workcenter == reserve.workcenter and len(limits) >= len(days_until(problem, end)):
+            return limits
+    down = unavailable(problem)
+    limits = {d: reserve_limit(problem, reserve, d, down) for d in days_until(problem, end)}
+    _LIMITS.insert(0, (problem, reserve.workcenter, limits))
+    del _LIMITS[8:]
+    return limits
 
 
 def working_overlap(window: Interval, op: Interval, down: list[Interval]) -> int:

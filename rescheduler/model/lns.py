@@ -10,32 +10,62 @@ operations) are kept; the window slides over the plan and its size adapts to how
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
-from rescheduler.model.build import build, extract, hint_plan, lookup
+from rescheduler.model.build import build
+from rescheduler.model.hints import extract, hint_plan, lookup
 from rescheduler.model.problem import OpKey, Problem
 from rescheduler.model.solution import Solution, SolveStatus, build_solution
 
-PIECE_S = 2.0  # time limit per neighbourhood
+log = logging.getLogger(__name__)
+PIECE_S = 0.5  # time limit per neighbourhood
+REACH_DAYS = 1  # a window's operations may move this many days beyond it
 
 
 def _score(plan: Solution, stable: bool) -> tuple[int, int]:
     return (plan.total_weighted_tardiness, len(plan.moved) if stable else 0)
 
 
+def _late_anchor(plan: Solution, rng: random.Random, width: int) -> int | None:
+    """A window start just before an operation of a late job (jobs drawn by their weighted tardiness)."""
+    late = [j for j in plan.jobs if j.tardiness > 0]
+    if not late:
+        return None
+    job = rng.choices(late, weights=[j.weighted_tardiness for j in late])[0]
+    ops = [op for op in plan.ops if op.job == job.job]
+    return rng.choice(ops).start - width // 2
+
+
 def _neighbourhood(
     problem: Problem, plan: Solution, rng: random.Random, start: int, width: int, round_: int
-) -> set[OpKey]:
+) -> dict[OpKey, tuple[int, int]]:
+    """The free operations, each with the range its start may move in. Rounds alternate: the operations
+    starting in the sliding window; those in a window around an operation of a late job (where weighted
+    tardiness is made); and that plus all operations of a few of the tardiest jobs, which may move to
+    any earlier time. The window's operations move within it and a day either side: local ranges keep
+    each small model small to load (whole-horizon domains on 2,000 operations take seconds to load)."""
     frozen = {(j.id, op.seq) for j, op in problem.operations() if op.frozen is not None}
-    free = {op.key for op in plan.ops if op.key not in frozen and start <= op.start < start + width}
-    if round_ % 2 == 1:
+    day = problem.day_minutes
+    if round_ % 3 != 0:
+        start = _late_anchor(plan, rng, width) or start
+    reach = width + REACH_DAYS * day
+    free = {
+        op.key: (op.start - reach, op.start + reach)
+        for op in plan.ops
+        if op.key not in frozen and start <= op.start < start + width
+    }
+    if round_ % 3 == 2:
         late = sorted((j for j in plan.jobs if j.tardiness > 0), key=lambda j: -j.weighted_tardiness)[:10]
         for job in rng.sample(late, k=min(3, len(late))):
-            free |= {op.key for op in plan.ops if op.job == job.job and op.key not in frozen}
+            for op in plan.ops:
+                if op.job == job.job and op.key not in frozen:
+                    _, hi = free.get(op.key, (op.start, op.start))
+                    free[op.key] = (0, max(hi, op.start + day))
     return free
 
 
@@ -56,18 +86,22 @@ def improve(
     best = plan
     width = problem.day_minutes // 2
     position, round_ = 0, 0
-    while deadline - time.perf_counter() > 0.2:
+    build_s = 0.05  # how long the last neighbourhood took to build: none is started that cannot finish
+    while deadline - time.perf_counter() > build_s + 0.15:
         round_ += 1
         end = max(best.makespan, 1)
         if position >= end:
             position = 0
         free = _neighbourhood(problem, best, rng, position, width, round_)
-        position += max(1, width // 2)
+        if round_ % 3 == 0:
+            position += max(1, width // 2)
         if not free:
             continue
+        t_build = time.perf_counter()
         fixed = {op.key: op for op in best.ops if op.key not in free and op.key not in frozen}
-        built = build(problem, horizon, with_stability=stable, move_cost=0, fixed=fixed)
+        built = build(problem, horizon, with_stability=stable, move_cost=0, fixed=fixed, bounds=free)
         hint_plan(built, problem, best.ops)
+        build_s = time.perf_counter() - t_build
         expr = built.objectives["tardiness"]
         if stable:
             tie = len(built.moved) + 1
@@ -75,11 +109,21 @@ def improve(
         else:
             built.model.minimize(expr)
         solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = min(PIECE_S, max(0.1, deadline - time.perf_counter()))
+        solver.parameters.max_time_in_seconds = min(PIECE_S, max(0.05, deadline - time.perf_counter() - 0.05))
         solver.parameters.num_workers = num_workers
         solver.parameters.cp_model_probing_level = 0
         solver.parameters.random_seed = seed + round_
+        t_solve = time.perf_counter()
         status = solver.solve(built.model)
+        log.debug(
+            "lns round %d: %d free, build %.2f s, solve %.2f s %s, width %d",
+            round_,
+            len(free),
+            build_s,
+            time.perf_counter() - t_solve,
+            solver.status_name(status),
+            width,
+        )
         if status == cp_model.OPTIMAL:
             width = min(width * 5 // 4, 2 * problem.day_minutes)  # pieces solve: try bigger ones
         else:
