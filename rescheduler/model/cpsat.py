@@ -41,6 +41,12 @@ class SolveParams(BaseModel):
     stage_shares: tuple[float, float, float] = (0.7, 0.1, 0.2)
     stability: bool = True
     move_cost: int = Field(default=240, ge=0, description="start-shift minutes one moved operation is worth")
+    stability_tolerance: float = Field(
+        default=0.03,
+        ge=0,
+        description="a replan may keep up to this much more weighted tardiness (relative) than the best plan "
+        "found, to move fewer operations",
+    )
     random_seed: int = 0
     log_search: bool = False
     probing: bool | None = Field(default=None, description="presolve probing; None: only for makespan mode")
@@ -106,10 +112,13 @@ def solve(problem: Problem, params: SolveParams | None = None, on_solution: OnSo
             stable=stable,
             on_improve=_timed(on_solution, t0),
             seed=params.random_seed,
+            tolerance=params.stability_tolerance,
         )
         done.objectives["tardiness"] = best.total_weighted_tardiness
         done.statuses.append("FEASIBLE")
         bound = best.total_weighted_tardiness
+        if stable:
+            bound = math.floor(bound * (1 + params.stability_tolerance))
         stages, shares = stages[1:], shares[1:]
     if best is not None and (not stages or large or deadline - time.perf_counter() < 0.1):
         return best.model_copy(update={"objectives": done.objectives, "wall_s": time.perf_counter() - t0})
@@ -211,7 +220,10 @@ def _run_stages(
         run.objectives[stage] = _evaluate(solver, expr)
         run.bounds[stage] = solver.best_objective_bound
         run.statuses.append(solver.status_name(status))
-        model.add(expr <= run.objectives[stage])
+        allowed = run.objectives[stage]
+        if stage == "tardiness" and "stability" in stages:
+            allowed = math.floor(allowed * (1 + params.stability_tolerance))  # room to move less
+        model.add(expr <= allowed)
         _hint_all(model, run.values)
     return run
 

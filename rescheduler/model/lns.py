@@ -11,6 +11,7 @@ operations) are kept; the window slides over the plan and its size adapts to how
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Callable
@@ -24,11 +25,34 @@ from rescheduler.model.solution import Solution, SolveStatus, build_solution
 
 log = logging.getLogger(__name__)
 PIECE_S = 0.5  # time limit per neighbourhood
+RESTORE_OPS = 60  # moved operations a restoring neighbourhood tries to put back
 REACH_DAYS = 1  # a window's operations may move this many days beyond it
 
 
-def _score(plan: Solution, stable: bool) -> tuple[int, int]:
-    return (plan.total_weighted_tardiness, len(plan.moved) if stable else 0)
+def _score(plan: Solution, stable: bool, floor: int, tolerance: float) -> tuple[int, int]:
+    """Lower is better. Stable: any plan within `tolerance` of the least weighted tardiness found
+    (`floor`) counts as good as the best, and then fewer moved operations win."""
+    tardiness = plan.total_weighted_tardiness
+    if not stable:
+        return (tardiness, 0)
+    within = tardiness <= math.floor(floor * (1 + tolerance))
+    return (0 if within else tardiness, len(plan.moved))
+
+
+def _restore(problem: Problem, plan: Solution, rng: random.Random, width: int) -> dict[OpKey, tuple[int, int]]:
+    """The moved operations that were, or are, in a window around one of them: free to go back where
+    the previous plan had them (together, so that they can swap back)."""
+    before = {p.key: p for p in problem.previous}
+    moved = [op for op in plan.ops if op.key in set(plan.moved)]
+    if not moved:
+        return {}
+    anchor = rng.choice(moved).start
+    lo, hi = anchor - width, anchor + width
+    day = problem.day_minutes
+    chosen = [op for op in moved if lo <= op.start < hi or lo <= before[op.key].start < hi][:RESTORE_OPS]
+    return {
+        op.key: (min(op.start, before[op.key].start) - day, max(op.start, before[op.key].start) + day) for op in chosen
+    }
 
 
 def _late_anchor(plan: Solution, rng: random.Random, width: int) -> int | None:
@@ -79,20 +103,31 @@ def improve(
     stable: bool,
     on_improve: Callable[[Solution], None] | None = None,
     seed: int = 0,
+    tolerance: float = 0.0,
+    max_rounds: int | None = None,
 ) -> Solution:
-    """Improve `plan` (weighted tardiness, then moves if `stable`) until `deadline` (perf_counter)."""
+    """Improve `plan` until `deadline` (perf_counter): weighted tardiness; if `stable`, among plans within
+    `tolerance` (relative) of the least tardiness found, the fewest moved operations. Then every fourth
+    round tries to put moved operations back, using what is left of the tolerance."""
     rng = random.Random(seed)
+    floor = plan.total_weighted_tardiness
     frozen = {(j.id, op.seq) for j, op in problem.operations() if op.frozen is not None}
     best = plan
     width = problem.day_minutes // 2
     position, round_ = 0, 0
     build_s = 0.05  # how long the last neighbourhood took to build: none is started that cannot finish
-    while deadline - time.perf_counter() > build_s + 0.15:
+    while deadline - time.perf_counter() > build_s + 0.15 and (max_rounds is None or round_ < max_rounds):
         round_ += 1
         end = max(best.makespan, 1)
         if position >= end:
             position = 0
-        free = _neighbourhood(problem, best, rng, position, width, round_)
+        # restore every other round once the plan is within the tolerance, every fourth before
+        within = best.total_weighted_tardiness <= math.floor(floor * (1 + tolerance))
+        restoring = stable and bool(best.moved) and round_ % (2 if within else 4) == 0
+        if restoring:
+            free = _restore(problem, best, rng, width)
+        else:
+            free = _neighbourhood(problem, best, rng, position, width, round_)
         if round_ % 3 == 0:
             position += max(1, width // 2)
         if not free:
@@ -103,7 +138,14 @@ def improve(
         hint_plan(built, problem, best.ops)
         build_s = time.perf_counter() - t_build
         expr = built.objectives["tardiness"]
-        if stable:
+        if restoring:
+            # fewest moves, the modelled jobs' tardiness may grow by what the tolerance leaves
+            now = {j.job: j.weighted_tardiness for j in best.jobs}
+            slack = max(0, math.floor(floor * (1 + tolerance)) - best.total_weighted_tardiness)
+            if not isinstance(expr, int):
+                built.model.add(expr <= sum(now.get(j.id, 0) for j in built.jobs) + slack)
+            built.model.minimize(built.objectives["moves"])
+        elif stable:
             tie = len(built.moved) + 1
             built.model.minimize(cp_model.LinearExpr.weighted_sum([expr, built.objectives["moves"]], [tie, 1]))
         else:
@@ -133,7 +175,8 @@ def improve(
         values = list(solver.response_proto.solution)
         ops = extract(built, lookup(values))
         candidate = build_solution(problem, ops, solver="cp-sat", status=SolveStatus.FEASIBLE)
-        if _score(candidate, stable) < _score(best, stable):
+        floor = min(floor, candidate.total_weighted_tardiness)
+        if _score(candidate, stable, floor, tolerance) < _score(best, stable, floor, tolerance):
             best = candidate
             if on_improve is not None:
                 on_improve(best)

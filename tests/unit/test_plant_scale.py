@@ -3,12 +3,15 @@ on small local models; every plan valid. Wall-clock figures are the benchmark's,
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from rescheduler.insertion import ORDERS, best_insertion_plan, insert_all
 from rescheduler.instances.orderbook import generate
-from rescheduler.model import Problem, Solution, SolveParams, check, solve
+from rescheduler.model import Problem, Solution, SolveParams, SolveStatus, build_solution, check, solve
 from rescheduler.model.build import build, safe_horizon
+from rescheduler.model.lns import improve
 
 pytestmark = pytest.mark.unit
 
@@ -46,3 +49,28 @@ def test_a_neighbourhood_models_only_jobs_with_free_operations(book: Problem) ->
     built = build(book, horizon, with_stability=False, move_cost=0, fixed=fixed, bounds={})
     assert [j.id for j in built.jobs] == [free_job] and set(built.late) <= {free_job}
     assert {key[0] for key in built.starts} == {free_job}
+
+
+def test_a_stable_replan_puts_moved_operations_back_within_the_tolerance(book: Problem) -> None:
+    previous = insert_all(book, "edd")
+    problem = book.model_copy(update={"previous": previous.ops})
+    other = build_solution(problem, list(insert_all(book, "slack").ops), solver="x", status=SolveStatus.FEASIBLE)
+    assert len(other.moved) > 50  # a different plan: most operations elsewhere
+    horizon = min(safe_horizon(book), max(previous.makespan, other.makespan) * 2)
+    # a generous tolerance: any plan within 10x of the least tardiness counts as good, so moves decide
+    restored = improve(
+        problem,
+        other,
+        horizon=horizon,
+        deadline=time.perf_counter() + 120,
+        num_workers=1,
+        stable=True,
+        tolerance=10.0,
+        max_rounds=40,
+    )
+    assert check(problem, restored) == []
+    assert len(restored.moved) < len(other.moved) * 3 // 4
+    floor = min(previous.total_weighted_tardiness, other.total_weighted_tardiness)
+    assert restored.total_weighted_tardiness <= 11 * max(floor, 1) or restored.total_weighted_tardiness <= (
+        other.total_weighted_tardiness
+    )
