@@ -88,7 +88,12 @@ def solve(problem: Problem, params: SolveParams | None = None, on_solution: OnSo
     t0 = time.perf_counter()
     deadline = t0 + params.time_limit_s
     large = problem.op_count() >= params.large_ops
-    start_plan = _start_plan(problem, large=large, deadline=t0 + min(1.0, params.time_limit_s * 0.1))
+    start_plan = _start_plan(
+        problem,
+        large=large,
+        deadline=t0 + min(1.0, params.time_limit_s * 0.1),
+        tolerance=params.stability_tolerance if params.stability else 0.0,
+    )
     if start_plan is not None and on_solution is not None:
         on_solution(start_plan.model_copy(update={"wall_s": time.perf_counter() - t0}))
     stages, shares = _stages(problem, params)
@@ -254,7 +259,7 @@ def _solver(params: SolveParams, budget: float) -> cp_model.CpSolver:
     return solver
 
 
-def _start_plan(problem: Problem, *, large: bool, deadline: float) -> Solution | None:
+def _start_plan(problem: Problem, *, large: bool, deadline: float, tolerance: float) -> Solution | None:
     """A feasible plan to start from: the repair of the previous plan, else the best rule plan (on large
     problems the best serial-insertion plan, which takes a second where the rules take tens).
 
@@ -263,14 +268,19 @@ def _start_plan(problem: Problem, *, large: bool, deadline: float) -> Solution |
     from rescheduler.dispatch import best_rule_plan, repair  # the rules are the model's baseline and hint
     from rescheduler.insertion import best_insertion_plan
 
+    fresh = (best_insertion_plan(problem, deadline) or best_rule_plan(problem)) if large else best_rule_plan(problem)
     if problem.previous:
         try:
-            return repair(problem)
+            repaired = repair(problem)
         except NoSolutionError:
-            pass
-    if large:
-        return best_insertion_plan(problem, deadline) or best_rule_plan(problem)
-    return best_rule_plan(problem)
+            return fresh
+        # stable, unless the repair is worse than a fresh plan by more than the tolerance: then the fresh
+        # plan, whose moves the search then puts back as far as the tolerance allows
+        if fresh is None or repaired.total_weighted_tardiness <= math.floor(
+            fresh.total_weighted_tardiness * (1 + tolerance)
+        ):
+            return repaired
+    return fresh
 
 
 def _hint_all(model: cp_model.CpModel, values: list[int]) -> None:
