@@ -12,6 +12,7 @@ for the checker and a feasible hint for the model.
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 import time
 from collections import defaultdict
@@ -271,10 +272,16 @@ def repair(problem: Problem) -> Solution:
     nxt = {job.id: 0 for job in problem.jobs}
     ready = {job.id: max(0, job.release) for job in problem.jobs}
     pending = {job.id: job for job in problem.jobs}
-    while pending:
-        job = min(pending.values(), key=lambda j: (order(j, nxt[j.id]), j.id))
+    # jobs by the order of their next operation (a heap: the key changes only for the job advanced)
+    queue = [(order(job, 0), job.id) for job in problem.jobs]
+    heapq.heapify(queue)
+    while queue:
+        _, job_id = heapq.heappop(queue)
+        job = pending[job_id]
         op = job.operations[nxt[job.id]]
         _advance(job, nxt, pending)
+        if job.id in pending:
+            heapq.heappush(queue, (order(job, nxt[job.id]), job.id))
         if op.frozen is not None:
             ready[job.id] = max(ready[job.id], op.frozen.end)
             continue
