@@ -118,6 +118,7 @@ def solve(problem: Problem, params: SolveParams | None = None, on_solution: OnSo
             on_improve=_timed(on_solution, t0),
             seed=params.random_seed,
             tolerance=params.stability_tolerance,
+            local=large,
         )
         done.objectives["tardiness"] = best.total_weighted_tardiness
         done.statuses.append("FEASIBLE")

@@ -24,7 +24,8 @@ from rescheduler.model.problem import OpKey, Problem
 from rescheduler.model.solution import Solution, SolveStatus, build_solution
 
 log = logging.getLogger(__name__)
-PIECE_S = 0.5  # time limit per neighbourhood
+PIECE_S = 0.5  # time limit per neighbourhood (plant scale: many small local pieces)
+PIECE_S_SMALL = 2.0  # below plant scale: fewer, larger pieces over whole-horizon domains
 RESTORE_OPS = 60  # moved operations a restoring neighbourhood tries to put back
 REACH_DAYS = 1  # a window's operations may move this many days beyond it
 
@@ -63,6 +64,21 @@ def _late_anchor(plan: Solution, rng: random.Random, width: int) -> int | None:
     job = rng.choices(late, weights=[j.weighted_tardiness for j in late])[0]
     ops = [op for op in plan.ops if op.job == job.job]
     return rng.choice(ops).start - width // 2
+
+
+def _classic_neighbourhood(
+    problem: Problem, plan: Solution, rng: random.Random, start: int, width: int, round_: int
+) -> dict[OpKey, tuple[int, int]]:
+    """Below plant scale: the operations starting in the sliding window, every other round with all
+    operations of a few of the tardiest jobs; free over the whole horizon."""
+    frozen = {(j.id, op.seq) for j, op in problem.operations() if op.frozen is not None}
+    whole = (0, 1 << 40)
+    free = {op.key: whole for op in plan.ops if op.key not in frozen and start <= op.start < start + width}
+    if round_ % 2 == 1:
+        late = sorted((j for j in plan.jobs if j.tardiness > 0), key=lambda j: -j.weighted_tardiness)[:10]
+        for job in rng.sample(late, k=min(3, len(late))):
+            free |= {op.key: whole for op in plan.ops if op.job == job.job and op.key not in frozen}
+    return free
 
 
 def _neighbourhood(
@@ -105,6 +121,7 @@ def improve(
     seed: int = 0,
     tolerance: float = 0.0,
     max_rounds: int | None = None,
+    local: bool = True,
 ) -> Solution:
     """Improve `plan` until `deadline` (perf_counter): weighted tardiness; if `stable`, among plans within
     `tolerance` (relative) of the least tardiness found, the fewest moved operations. Then every fourth
@@ -127,14 +144,14 @@ def improve(
         if restoring:
             free = _restore(problem, best, rng, width)
         else:
-            free = _neighbourhood(problem, best, rng, position, width, round_)
-        if round_ % 3 == 0:
+            free = (_neighbourhood if local else _classic_neighbourhood)(problem, best, rng, position, width, round_)
+        if round_ % 3 == 0 or not local:
             position += max(1, width // 2)
         if not free:
             continue
         t_build = time.perf_counter()
         fixed = {op.key: op for op in best.ops if op.key not in free and op.key not in frozen}
-        built = build(problem, horizon, with_stability=stable, move_cost=0, fixed=fixed, bounds=free)
+        built = build(problem, horizon, with_stability=stable, move_cost=0, fixed=fixed, bounds=free if local else None)
         hint_plan(built, problem, best.ops)
         build_s = time.perf_counter() - t_build
         expr = built.objectives["tardiness"]
@@ -151,7 +168,8 @@ def improve(
         else:
             built.model.minimize(expr)
         solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = min(PIECE_S, max(0.05, deadline - time.perf_counter() - 0.05))
+        piece_s = PIECE_S if local else PIECE_S_SMALL
+        solver.parameters.max_time_in_seconds = min(piece_s, max(0.05, deadline - time.perf_counter() - 0.05))
         solver.parameters.num_workers = num_workers
         solver.parameters.cp_model_probing_level = 0
         solver.parameters.random_seed = seed + round_
