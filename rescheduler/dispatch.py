@@ -107,9 +107,7 @@ class Shop:
         reserve = self.reserve_of.get(machine) if job.id in self.normal else None
         work = self.work[machine]
         work_starts = [s for s, _ in work]
-        for start in spans.grid_starts(times, max(0, job.release), self.give_up):
-            if start < ready:
-                continue
+        for start in spans.iter_grid(times, max(0, job.release), ready, self.give_up):
             end = times.end(how, start, dur)
             if end is None:
                 continue

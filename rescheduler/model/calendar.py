@@ -219,7 +219,8 @@ def reserve_usage(
 
 
 def reserve_left(problem: Problem, ops: Iterable[ScheduledOp]) -> list[tuple[str, int, int, int]]:
-    """(workcenter, day, reserve minutes, reserve minutes left) per reserved workcenter and planned day.
+    """(workcenter, day, reserve minutes, reserve minutes left) per reserved workcenter and day: the
+    planned days and at least two days past the reserve fence.
 
     The reserve of a day is what normal work may not use (nothing inside the fence); it is left as far as
     the day's capacity is not taken by planned work: min(reserve, available - all planned working minutes).
@@ -229,10 +230,12 @@ def reserve_left(problem: Problem, ops: Iterable[ScheduledOp]) -> list[tuple[str
         return []
     down = unavailable(problem)
     every = {o.job for o in ops}
+    # the planned days, and at least two past the fence (what the reserve still holds for rush orders)
+    until = max(max(o.end for o in ops), problem.reserve_fence + 2 * problem.day_minutes)
     out = []
     for reserve in problem.reserves:
         everything = usage_by_day(problem, reserve, ops, every, down)
-        for day in days_until(problem, max(o.end for o in ops)):
+        for day in days_until(problem, until):
             window = day_window(problem, day)
             avail = sum(available_minutes(window, down.get(m, [])) for m in reserve.machines)
             held = avail - reserve_limit(problem, reserve, day, down)

@@ -18,6 +18,7 @@ spans.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,8 +27,8 @@ from rescheduler.model.calendar import Interval
 from rescheduler.model.problem import Operation, Problem
 
 Mode = Literal["fixed", "through", "pause"]
-GRID_MIN = 30
-MAX_CANDIDATES = 1500
+GRID_MIN = 60
+MAX_CANDIDATES = 1500  # per operation and machine in the model (about two months of starts)
 
 
 def mode(problem: Problem, op: Operation, machine: str) -> Mode:
@@ -150,6 +151,19 @@ def is_long(problem: Problem, op: Operation, machine: str, times: MachineTime, r
     return times.window() < dur
 
 
+def iter_grid(times: MachineTime, release: int, ready: int, end: int) -> Iterator[int]:
+    """The starts of `grid_starts(times, release, end, cap=None)` at or after `ready`, lazily and in order."""
+    if release >= ready:
+        yield release
+    t = max(release, ready)
+    while t <= end:
+        hi = min(end, t + GRID_MIN * 1000)
+        first = -(-t // GRID_MIN) * GRID_MIN
+        chunk = set(range(first, hi + 1, GRID_MIN)) | set(times.working_starts(t, hi))
+        yield from sorted(c for c in chunk if c > release or (c == release and release < ready))
+        t = hi + 1
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     start: int
@@ -171,11 +185,13 @@ def day_usage(problem: Problem, start: int, end: int, down: list[Interval]) -> t
     return tuple(out)
 
 
-def grid_starts(times: MachineTime, lo: int, hi: int) -> list[int]:
-    """Candidate starts in [lo, hi]: lo, every GRID_MIN minutes, and each working window's start."""
+def grid_starts(times: MachineTime, lo: int, hi: int, cap: int | None = MAX_CANDIDATES) -> list[int]:
+    """Candidate starts in [lo, hi]: lo, every GRID_MIN minutes, and each working window's start (the
+    first `cap`; the dispatch rules search on without a cap, so they always find a place)."""
     first = -(-lo // GRID_MIN) * GRID_MIN
     grid = set(range(first, hi + 1, GRID_MIN)) | set(times.working_starts(lo, hi)) | {lo}
-    return sorted(t for t in grid if lo <= t <= hi)[:MAX_CANDIDATES]
+    ordered = sorted(t for t in grid if lo <= t <= hi)
+    return ordered if cap is None else ordered[:cap]
 
 
 def candidates(
