@@ -19,7 +19,8 @@ from typing import Literal
 from ortools.sat.python import cp_model
 from pydantic import BaseModel, ConfigDict, Field
 
-from rescheduler.model.build import BuiltModel, build, extract, hint_plan, lookup, safe_horizon
+from rescheduler.model.build import BuiltModel, build, safe_horizon
+from rescheduler.model.hints import extract, hint_plan, lookup
 from rescheduler.model.lns import improve
 from rescheduler.model.problem import Problem
 from rescheduler.model.solution import NoSolutionError, Solution, SolveStatus, build_solution
@@ -40,10 +41,19 @@ class SolveParams(BaseModel):
     stage_shares: tuple[float, float, float] = (0.7, 0.1, 0.2)
     stability: bool = True
     move_cost: int = Field(default=240, ge=0, description="start-shift minutes one moved operation is worth")
+    stability_tolerance: float = Field(
+        default=0.03,
+        ge=0,
+        description="a replan may keep up to this much more weighted tardiness (relative) than the best plan "
+        "found, to move fewer operations",
+    )
     random_seed: int = 0
     log_search: bool = False
     probing: bool | None = Field(default=None, description="presolve probing; None: only for makespan mode")
     lns_min_ops: int = Field(default=150, description="from this size the tardiness stage is an LNS")
+    large_ops: int = Field(
+        default=800, description="from this size: insertion start plans and the LNS alone (no full-model stages)"
+    )
 
 
 class _Reporter(cp_model.CpSolverSolutionCallback):
@@ -77,19 +87,27 @@ def solve(problem: Problem, params: SolveParams | None = None, on_solution: OnSo
     params = params or SolveParams()
     t0 = time.perf_counter()
     deadline = t0 + params.time_limit_s
-    start_plan = _start_plan(problem)
+    large = problem.op_count() >= params.large_ops
+    start_plan = _start_plan(
+        problem,
+        large=large,
+        deadline=t0 + min(1.0, params.time_limit_s * 0.1),
+        tolerance=params.stability_tolerance if params.stability else 0.0,
+    )
     if start_plan is not None and on_solution is not None:
         on_solution(start_plan.model_copy(update={"wall_s": time.perf_counter() - t0}))
     stages, shares = _stages(problem, params)
     horizon = _horizon(problem, params, start_plan)
     stable = "stability" in stages
-    built = build(problem, horizon, with_stability=stable, move_cost=params.move_cost)
     best = start_plan
     done = _Run()
+    bound: int | None = None
     if stages[0] == "tardiness" and start_plan is not None and problem.op_count() >= params.lns_min_ops:
         lns_deadline = t0 + params.time_limit_s * shares[0] / sum(shares)
-        if deadline - lns_deadline < MIN_FULL_MODEL_S:
-            lns_deadline = deadline  # too little time left for the full model to even load: all to the LNS
+        if deadline - lns_deadline < MIN_FULL_MODEL_S or large:
+            # too little time left for the full model to even load, or a plant-scale model whose later
+            # stages rarely get past presolve: all to the LNS (which breaks ties by fewer moves)
+            lns_deadline = deadline
         best = improve(
             problem,
             start_plan,
@@ -99,15 +117,21 @@ def solve(problem: Problem, params: SolveParams | None = None, on_solution: OnSo
             stable=stable,
             on_improve=_timed(on_solution, t0),
             seed=params.random_seed,
+            tolerance=params.stability_tolerance,
+            local=large,
         )
         done.objectives["tardiness"] = best.total_weighted_tardiness
         done.statuses.append("FEASIBLE")
-        built.model.add(built.objectives["tardiness"] <= best.total_weighted_tardiness)
+        bound = best.total_weighted_tardiness
+        if stable:
+            bound = math.floor(bound * (1 + params.stability_tolerance))
         stages, shares = stages[1:], shares[1:]
-    hint_plan(built, problem, best.ops if best else problem.previous)
-    if not stages or deadline - time.perf_counter() < 0.1:
-        assert best is not None  # only the LNS path leaves no stage, and it starts from a plan
+    if best is not None and (not stages or large or deadline - time.perf_counter() < 0.1):
         return best.model_copy(update={"objectives": done.objectives, "wall_s": time.perf_counter() - t0})
+    built = build(problem, horizon, with_stability=stable, move_cost=params.move_cost)
+    if bound is not None:
+        built.model.add(built.objectives["tardiness"] <= bound)
+    hint_plan(built, problem, best.ops if best else problem.previous)
     run = _run_stages(built, params, stages, shares, deadline, _reporter(problem, built, on_solution, t0))
     run.objectives = {**done.objectives, **run.objectives}
     run.statuses = done.statuses + run.statuses
@@ -202,7 +226,10 @@ def _run_stages(
         run.objectives[stage] = _evaluate(solver, expr)
         run.bounds[stage] = solver.best_objective_bound
         run.statuses.append(solver.status_name(status))
-        model.add(expr <= run.objectives[stage])
+        allowed = run.objectives[stage]
+        if stage == "tardiness" and "stability" in stages:
+            allowed = math.floor(allowed * (1 + params.stability_tolerance))  # room to move less
+        model.add(expr <= allowed)
         _hint_all(model, run.values)
     return run
 
@@ -233,19 +260,32 @@ def _solver(params: SolveParams, budget: float) -> cp_model.CpSolver:
     return solver
 
 
-def _start_plan(problem: Problem) -> Solution | None:
-    """A feasible plan to start from: the right-shift repair of the previous plan, else the best rule plan.
+def _start_plan(problem: Problem, *, large: bool, deadline: float, tolerance: float) -> Solution | None:
+    """A feasible plan to start from: the repair of the previous plan (unless a fresh plan is better by
+    more than the tolerance), else the best rule plan; fresh plans on large problems and on replans are
+    the best serial insertion, which takes a second where the rules take tens at 2,000 operations.
 
     It bounds the horizon (x1.5 plus a day of slack for tardiness; exactly for makespan) and is the hint.
     """
     from rescheduler.dispatch import best_rule_plan, repair  # the rules are the model's baseline and hint
+    from rescheduler.insertion import best_insertion_plan
 
+    if large or problem.previous:  # fast: a second at 2,000 operations where the rules take tens
+        fresh = best_insertion_plan(problem, deadline) or best_rule_plan(problem)
+    else:
+        fresh = best_rule_plan(problem)
     if problem.previous:
         try:
-            return repair(problem)
+            repaired = repair(problem)
         except NoSolutionError:
-            pass
-    return best_rule_plan(problem)
+            return fresh
+        # stable, unless the repair is worse than a fresh plan by more than the tolerance: then the fresh
+        # plan, whose moves the search then puts back as far as the tolerance allows
+        if fresh is None or repaired.total_weighted_tardiness <= math.floor(
+            fresh.total_weighted_tardiness * (1 + tolerance)
+        ):
+            return repaired
+    return fresh
 
 
 def _hint_all(model: cp_model.CpModel, values: list[int]) -> None:

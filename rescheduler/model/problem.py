@@ -6,11 +6,17 @@ the CP-SAT model, the dispatch rules and the checker all read the same object.
 Conventions every consumer relies on:
 - Times are integer minutes relative to the plan origin. Only frozen operations may start before 0.
 - An operation occupies its machine for exactly `durations[machine]` minutes without interruption, and
-  may not overlap any unavailability interval of that machine (it may not span one either).
+  may not overlap any unavailability interval of that machine (it may not span one either), with two
+  exceptions the plant declares (see `rescheduler.model.spans`): on a machine in `Problem.unattended` an
+  operation started in working time runs on through `off_shift` unavailability; an operation with
+  `may_pause` stops at non-working time and resumes after it (it then occupies the machine from its
+  start to the minute its `durations[machine]` working minutes are done).
 - A frozen operation (already started) stays exactly at `frozen` (machine, start, end); it is a fact,
   so it is exempt from the unavailability and precedence checks that concern planning decisions.
 - Rush reserve: on a reserved workcenter, operations of jobs that are not `reserve_eligible` may use at
-  most (1 - share) of each day's available machine-minutes (see `rescheduler.model.calendar`).
+  most (1 - share) of each day's available machine-minutes, counted as their working minutes in each
+  day (an operation spanning days counts in each); inside `reserve_fence` minutes from the origin the
+  reserve is released to normal work (see `rescheduler.model.calendar`).
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ class Operation(_Frozen):
     seq: int
     durations: dict[str, int] = Field(min_length=1)
     frozen: Placement | None = None
+    # The operation may stop at non-working time and resume after it (the plant's routing says so).
+    may_pause: bool = False
 
     @model_validator(mode="after")
     def _valid(self) -> Operation:
@@ -94,6 +102,8 @@ class Unavailability(_Frozen):
     start: int
     end: int
     reason: str = ""
+    # Non-working time (off shift, holiday): an unattended machine keeps running a started operation.
+    off_shift: bool = False
 
 
 class RushReserve(_Frozen):
@@ -116,6 +126,11 @@ class Problem(_Frozen):
     day_minutes: int = Field(default=1440, gt=0)
     day_origin: int = Field(default=0, le=0, description="plan time of the start of the day containing t=0")
     horizon: int | None = Field(default=None, description="latest end of any operation; derived if None")
+    unattended: tuple[str, ...] = Field(default=(), description="machines that run on through off-shift time")
+    reserve_fence: int = Field(default=0, ge=0, description="minutes from t=0 inside which the reserve is released")
+    calendar_end: int | None = Field(
+        default=None, description="calendars are known until here: work must end by then (None: no limit)"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Problem:

@@ -6,6 +6,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 REPLANS = Counter("shopfloor_rescheduler_replans_total", "Plans made (stored; see plan publish failures)", ["status"])
 REPLAN_FAILURES = Counter("shopfloor_rescheduler_replan_failures_total", "Replans that produced no plan")
+PLANS_REJECTED = Counter("shopfloor_rescheduler_plans_rejected_total", "Plans the checker rejected (never stored)")
 SOLVE_SECONDS = Histogram(
     "shopfloor_rescheduler_solve_seconds",
     "Solver wall time per replan",

@@ -10,14 +10,17 @@ from typing import Annotated
 from pydantic import Field
 
 from rescheduler.ctp import insert_job
-from rescheduler.model import Job, Operation, ScheduledOp
-from rescheduler.service.build import PlanInput, at, minutes, operation_minutes, reserve_eligible
+from rescheduler.model import Job, Operation, Problem, ScheduledOp
+from rescheduler.service.build import PlanInput, at, calendar_gaps, minutes, operation_minutes, reserve_eligible
 from rescheduler.service.plan import PlannedOp
 from shopfloor.events import Ident, Model, UtcDatetime
 from shopfloor.plant import Plant
 
 # How far beyond now a promise is searched for.
 SEARCH_DAYS = 365
+# Calendars reach this far past the search limit, so the last operations of a promise see shifts too.
+CALENDAR_MARGIN_DAYS = 30
+_CALENDARS: dict[tuple[str, int], Problem] = {}
 
 
 class UnknownReferenceError(LookupError):
@@ -108,6 +111,7 @@ def promise(plant: Plant, context: PlanContext, request: CtpRequest, now: dateti
         ready = max(ready, math.ceil((request.material_ready - origin).total_seconds() / 60))
     job = Job(id="ctp-request", operations=tuple(operations), rush=request.rush, reserve_eligible=eligible)
     limit = ready + minutes(timedelta(days=SEARCH_DAYS))
+    problem = _with_calendars_until(plant, context, limit + minutes(timedelta(days=CALENDAR_MARGIN_DAYS)))
     found = insert_job(problem, context.scheduled(), job, ready=ready, limit=limit)
     workcenter_of = {spec.seq: spec.workcenter_id for spec in routing}
     wc = workcenter_of[found.bottleneck.seq]
@@ -132,3 +136,22 @@ def promise(plant: Plant, context: PlanContext, request: CtpRequest, now: dateti
             for o in found.ops
         ],
     )
+
+
+def _with_calendars_until(plant: Plant, context: PlanContext, end: int) -> Problem:
+    """The plan's problem with the machines' calendars until `end` (minutes from the plan origin), not
+    only over the planning horizon: a promise searches further, and past the horizon machines are not
+    free around the clock. Breakdowns are kept as they are. Cached per plan (a day's resolution)."""
+    days = -(-end // (24 * 60))
+    key = (context.plan_id, days)
+    cached = _CALENDARS.get(key)
+    if cached is not None:
+        return cached
+    problem = context.plan_input.problem
+    origin = context.plan_input.origin
+    kept = [u for u in problem.unavailability if u.reason not in ("calendar", "maintenance")]
+    gaps = calendar_gaps(plant, origin, origin + timedelta(days=days))
+    extended = problem.model_copy(update={"unavailability": (*kept, *gaps)})
+    _CALENDARS.clear()  # one plan is current at a time
+    _CALENDARS[key] = extended
+    return extended

@@ -12,7 +12,8 @@ from rescheduler.alerts.decide import AlertDecision, OrderProjection, decide_lat
 from rescheduler.alerts.dispatch import channels_for
 from rescheduler.alerts.store import apply_decision, material_baselines, open_alerts, store_material_baselines
 from rescheduler.dispatch import best_rule_plan, repair
-from rescheduler.model import NoSolutionError, Solution, SolveParams, SolveStatus, solve
+from rescheduler.model import NoSolutionError, Problem, Solution, SolveParams, SolveStatus, calendar, check, solve
+from rescheduler.service import metrics
 from rescheduler.service.build import PlanInput, at, build_input, to_planned
 from rescheduler.service.diff import plan_diff
 from rescheduler.service.outcome import material_needs, plant_view, project_orders
@@ -26,6 +27,22 @@ from shopfloor.events import SchedulePublishedEvent, SchedulePublishedPayload, u
 from shopfloor.plant import Plant
 
 log = logging.getLogger(__name__)
+
+
+class PlanRejectedError(RuntimeError):
+    """The plan failed the independent checker: it is neither stored nor published (the previous plan
+    stays current)."""
+
+
+def verify(problem: Problem, solution: Solution) -> None:
+    """Run `rescheduler.model.check` on a plan about to be stored; raise `PlanRejectedError` if it fails."""
+    violations = check(problem, solution)
+    if violations:
+        metrics.PLANS_REJECTED.inc()
+        shown = "; ".join(v.detail for v in violations[:5])
+        log.error("plan rejected by the checker (%d violations): %s", len(violations), shown)
+        raise PlanRejectedError(f"{len(violations)} violations: {shown}")
+
 
 _EVENT_NAMESPACE = uuid.UUID("a3c1f0d2-6f7e-4e0b-9b61-2f5d8c4e7b90")
 # The event must stay well under the bus's 64 KiB limit; the full diff is in the database.
@@ -56,8 +73,18 @@ class Replanner:
         s = self.settings
         now = now or utcnow()
         snapshot = read_snapshot(conn, s.site_id)
-        plan_input = build_input(self.plant, snapshot, now, horizon_days=s.horizon_days, repair_h=s.repair_h)
+        plan_input = build_input(
+            self.plant,
+            snapshot,
+            now,
+            horizon_days=s.horizon_days,
+            repair_h=s.repair_h,
+            freeze_window_min=s.freeze_window_min,
+        )
         solution = self._solve(plan_input)
+        verify(plan_input.problem, solution)
+        for wo_id, reason in sorted(plan_input.unplanned.items()):
+            log.warning("work order %s cannot be planned: %s", wo_id, reason)
         ops = to_planned(plan_input, solution.ops)
         view = plant_view(self.plant, plan_input, {m: st for m, (st, _) in snapshot.down.items()}, snapshot.bottlenecks)
         late_rule = self.plant.rules.late_alert
@@ -79,6 +106,7 @@ class Replanner:
         due = {wo_id: wo.due for wo_id, wo in plan_input.work_orders.items()}
         with conn.transaction():
             plan_id, version = write_plan(conn, header, ops, projections, due, s.keep_plans)
+            _write_extras(conn, plan_id, plan_input, solution)
             known = open_alerts(conn)
             late = decide_late(projections, known, plan_id)
             # Work orders purchasing has no baseline for yet (e.g. plans made before baselines were kept)
@@ -127,6 +155,15 @@ class Replanner:
         )
 
     def _solve(self, plan_input: PlanInput) -> Solution:
+        """The plan, checked: a CP-SAT plan the checker rejects falls back to the rule plans."""
+        solution = self._search(plan_input)
+        if solution.solver == "cp-sat" and check(plan_input.problem, solution):
+            log.error("CP-SAT plan failed the checker; falling back to dispatch rules")
+            metrics.PLANS_REJECTED.inc()
+            return self._fallback(plan_input.problem)
+        return solution
+
+    def _search(self, plan_input: PlanInput) -> Solution:
         """CP-SAT within the time limit; if it finds nothing in time, the best dispatch-rule plan.
 
         A valid plan now beats an optimal one later: the floor needs an answer to the breakdown. The
@@ -140,6 +177,10 @@ class Replanner:
             return solve(problem, params)
         except NoSolutionError as exc:
             log.warning("CP-SAT found no plan (%s); falling back to dispatch rules", exc)
+        return self._fallback(problem)
+
+    @staticmethod
+    def _fallback(problem: Problem) -> Solution:
         fallback = None
         if problem.previous:
             try:
@@ -150,3 +191,23 @@ class Replanner:
         if fallback is None:
             raise NoSolutionError("INFEASIBLE", "neither CP-SAT nor any dispatch rule found a plan")
         return fallback
+
+
+def _write_extras(conn: Connection, plan_id: str, plan_input: PlanInput, solution: Solution) -> None:
+    """The plan's reserve left per bottleneck day and the work orders it could not include."""
+    origin = plan_input.origin
+    problem = plan_input.problem
+    rows = [
+        (plan_id, wc, at(origin, calendar.day_window(problem, day)[0]), held, left)
+        for wc, day, held, left in calendar.reserve_left(problem, solution.ops)
+    ]
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO plan_reserve_day (plan_id, workcenter_id, day_start, reserve_min, left_min)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            rows,
+        )
+        cur.executemany(
+            "INSERT INTO plan_unplanned (plan_id, work_order_id, reason) VALUES (%s, %s, %s)",
+            [(plan_id, wo, reason) for wo, reason in sorted(plan_input.unplanned.items())],
+        )

@@ -131,6 +131,10 @@ class Workcenter(Model):
     # A batch workcenter (the furnace) processes a load of pieces at once.
     batch: bool = False
     batch_max_pcs: Annotated[int, Field(gt=0)] | None = None
+    # Long operations: the machines keep running a started operation through off-shift time (not
+    # through maintenance), or an operation may stop at the end of working time and resume at the next.
+    runs_unattended: bool = False
+    may_pause: bool = False
 
     @model_validator(mode="after")
     def _batch_size_only_for_batch(self) -> Workcenter:
@@ -233,8 +237,11 @@ class RushReserve(Model):
 
     share: Share = 0.15
     open_to_strategic: bool = True
-    # Orders with a margin above this may use the reserve too.
+    # A rush order may use the reserve only if it also meets the release condition: a strategic customer
+    # (when open_to_strategic) or a margin above min_margin_pct.
     min_margin_pct: float = 25.0
+    # Reserve still unused this close to now is released to normal work.
+    release_fence_h: NonNegative = 24.0
 
 
 class Approval(Model):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rescheduler.service.build import build_input
-from rescheduler.service.snapshot import OpenOperation, OpenWorkOrder, Snapshot
+from rescheduler.service.build import build_input, reserve_eligible
+from rescheduler.service.plan import PlannedOp
+from rescheduler.service.snapshot import CurrentPlan, OpenOperation, OpenWorkOrder, Snapshot
 from shopfloor.plant import Plant, load_plant
 from tests.rescheduler_support.seed import DEMO_PLANT
 
@@ -86,16 +88,41 @@ def test_durations_frozen_work_and_job_fields(plant: Plant) -> None:
     assert heading.frozen is None and heading.durations == {"H1": 60 + 300, "H2": 60 + 300}
 
 
-def test_rush_and_strategic_customers_may_use_the_reserve(plant: Plant) -> None:
-    rush = build_input(
-        plant, Snapshot([work_order(op(1, "WC-DRAW", ("D1",), 0, 0.01), rush=True)]), NOW, horizon_days=1
-    )
-    strategic = build_input(
-        plant, Snapshot([work_order(op(1, "WC-DRAW", ("D1",), 0, 0.01), customer="CUST-002")]), NOW, horizon_days=1
-    )
-    assert rush.problem.jobs[0].reserve_eligible and strategic.problem.jobs[0].reserve_eligible
-    (reserve,) = rush.problem.reserves
+@pytest.mark.parametrize(
+    ("rush", "customer", "margin", "eligible"),
+    [
+        (True, "CUST-002", None, True),  # rush and strategic
+        (True, "CUST-001", 30.0, True),  # rush and a margin over 25%
+        (True, "CUST-001", 20.0, False),  # rush alone is not enough
+        (True, "CUST-001", None, False),
+        (False, "CUST-002", None, False),  # strategic but not rush
+        (False, "CUST-001", 40.0, False),  # high margin but not rush
+    ],
+)
+def test_only_rush_orders_meeting_the_release_condition_may_use_the_reserve(
+    plant: Plant, rush: bool, customer: str, margin: float | None, eligible: bool
+) -> None:
+    wo = work_order(op(1, "WC-DRAW", ("D1",), 0, 0.01), rush=rush, customer=customer)
+    wo = dataclasses.replace(wo, margin_pct=margin)
+    plan_input = build_input(plant, Snapshot([wo]), NOW, horizon_days=1)
+    (job,) = plan_input.problem.jobs
+    assert (job.rush, job.reserve_eligible) == (rush, eligible)
+    (reserve,) = plan_input.problem.reserves
     assert reserve.workcenter == "WC-HEAD" and reserve.share == pytest.approx(0.15) and len(reserve.machines) == 8
+    assert plan_input.problem.reserve_fence == 24 * 60  # the plant's default release fence
+
+
+def test_release_condition_is_configurable(plant: Plant) -> None:
+    rules = plant.rules.model_copy(
+        update={"rush_reserve": plant.rules.rush_reserve.model_copy(update={"open_to_strategic": False})}
+    )
+    closed = plant.model_copy(update={"rules": rules})
+    assert not reserve_eligible(closed, True, "CUST-002", None)
+    assert reserve_eligible(plant, True, "CUST-002", None)
+    higher = rules.rush_reserve.model_copy(update={"min_margin_pct": 35.0})
+    assert not reserve_eligible(
+        plant.model_copy(update={"rules": rules.model_copy(update={"rush_reserve": higher})}), True, "CUST-001", 30.0
+    )
 
 
 def test_calendar_and_breakdown_unavailability(plant: Plant) -> None:
@@ -114,3 +141,27 @@ def test_calendar_and_breakdown_unavailability(plant: Plant) -> None:
     assert plan_input.repairs["H2"] == NOW + H
     # The plan's days start at local midnight: 08:00 local is 480 min into the day.
     assert plan_input.problem.day_origin == -480
+
+
+def test_operations_starting_within_the_freeze_window_are_frozen(plant: Plant) -> None:
+    wo = work_order(op(1, "WC-DRAW", ("D1", "D2"), 30, 0.006), op(2, "WC-HEAD", ("H1", "H2"), 75, 0.025))
+    current = CurrentPlan(
+        plan_id="plant1-v1",
+        version=1,
+        ops=(
+            PlannedOp("WO-1", 1, "D2", NOW + 2 * H, NOW + 3.5 * H),  # starts in 2 h: inside a 3 h window
+            PlannedOp("WO-1", 2, "H1", NOW + 4 * H, NOW + 10 * H),  # starts in 4 h: free to move
+        ),
+    )
+    snapshot = Snapshot([wo], current=current)
+    unfrozen = build_input(plant, snapshot, NOW, horizon_days=2).problem
+    assert all(o.frozen is None for _, o in unfrozen.operations())  # the default window is 0
+    problem = build_input(plant, snapshot, NOW, horizon_days=2, freeze_window_min=180).problem
+    drawing, heading = problem.jobs[0].operations
+    assert drawing.frozen is not None and heading.frozen is None
+    assert (drawing.frozen.machine, drawing.frozen.start, drawing.frozen.end) == ("D2", 120, 210)
+    assert [(p.job, p.seq) for p in problem.previous] == [("WO-1", 2)]  # only what may move is a hint
+    # a machine broken down since is not frozen on: that operation is planned again
+    broken = Snapshot([wo], current=current, down={"D2": ("FAULT", NOW - H)})
+    drawing, _ = build_input(plant, broken, NOW, horizon_days=2, freeze_window_min=180).problem.jobs[0].operations
+    assert drawing.frozen is None

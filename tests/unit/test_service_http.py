@@ -124,9 +124,14 @@ def test_ctp_rejects_unknown_and_invalid_requests(client: Client) -> None:
     assert client.post("/ctp", json={"product_id": "HB-M16x60", "customer_id": "CUST-001"}).status_code == 422
 
 
-def test_strategic_customer_may_use_the_rush_reserve(client: Client) -> None:
-    body = client.post("/ctp", json={"product_id": "HB-M16x60", "quantity": 100, "customer_id": "CUST-002"}).json()
-    assert body["reserve_eligible"] is True
+def test_only_a_rush_order_of_a_strategic_customer_may_use_the_rush_reserve(client: Client) -> None:
+    request = {"product_id": "HB-M16x60", "quantity": 100, "customer_id": "CUST-002"}
+    assert client.post("/ctp", json=request).json()["reserve_eligible"] is False
+    assert client.post("/ctp", json={**request, "rush": True}).json()["reserve_eligible"] is True
+    assert (
+        client.post("/ctp", json={**request, "rush": True, "customer_id": "CUST-001"}).json()["reserve_eligible"]
+        is False
+    )
 
 
 def test_health_and_plan_before_any_plan(plant: Plant) -> None:
