@@ -101,14 +101,21 @@ def build_input(
     known = set(machines)
     jobs: list[Job] = []
     work_orders: dict[str, OpenWorkOrder] = {}
+    # Work orders that cannot be planned here, with the reason: reported with the plan, never dropped unsaid.
+    unknown: dict[str, str] = {}
     for wo in snapshot.work_orders:
         operations = [
             _frozen_by_zone(freeze.get((wo.work_order_id, op.seq)), plant, snapshot, wo, op, origin, known)
             or _operation(plant, snapshot, wo, op, origin, repairs, known)
             for op in wo.operations
         ]
-        if any(op is None for op in operations):
-            continue  # routing names machines this plant does not have: cannot be planned here
+        missing = [op for op, built in zip(wo.operations, operations, strict=True) if built is None]
+        if missing:
+            unknown[wo.work_order_id] = "; ".join(
+                f"operation {op.seq} names no machine of this plant (eligible: {', '.join(op.eligible_machines)})"
+                for op in missing
+            )
+            continue
         work_orders[wo.work_order_id] = wo
         jobs.append(
             Job(
@@ -159,7 +166,7 @@ def build_input(
             }
         )
         work_orders = {k: v for k, v in work_orders.items() if k not in unplanned}
-    return PlanInput(problem, origin, work_orders, repairs, unplanned)
+    return PlanInput(problem, origin, work_orders, repairs, {**unknown, **unplanned})
 
 
 def _operation(
@@ -177,13 +184,14 @@ def _operation(
         may_pause = plant.workcenter(op.workcenter_id).may_pause
     except KeyError:
         may_pause = False
-    if op.started and op.machine_id in known:
-        assert op.machine_id is not None and op.actual_start is not None
+    if op.started and op.machine_id is not None and op.machine_id in known:
+        # A started operation without its start time (a lost wo.started) is taken as started now.
+        actual_start = op.actual_start or origin
         remaining = max(0, wo.quantity - op.good)
         # Work resumes once the machine is back; the remaining pieces take their unit time.
         resume = max(origin, repairs.get(op.machine_id, origin))
         end = minutes(resume - origin) + max(1, math.ceil(unit_min * remaining))
-        start = min(minutes(op.actual_start - origin), end)
+        start = min(minutes(actual_start - origin), end)
         durations = {m: operation_minutes(setup_min, unit_min, remaining) for m in eligible}
         durations[op.machine_id] = end - start
         return Operation(seq=op.seq, durations=durations, frozen=Placement(machine=op.machine_id, start=start, end=end))

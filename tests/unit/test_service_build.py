@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -165,3 +166,14 @@ def test_operations_starting_within_the_freeze_window_are_frozen(plant: Plant) -
     broken = Snapshot([wo], current=current, down={"D2": ("FAULT", NOW - H)})
     drawing, _ = build_input(plant, broken, NOW, horizon_days=2, freeze_window_min=180).problem.jobs[0].operations
     assert drawing.frozen is None
+
+
+def test_work_orders_naming_unknown_machines_are_reported_not_dropped_unsaid(plant: Plant) -> None:
+    ok = work_order(op(1, "WC-DRAW", ("D1", "D2"), 30, 0.006))
+    bad = replace(
+        work_order(op(1, "WC-DRAW", ("X9",), 30, 0.006), op(2, "WC-HEAD", ("H1",), 75, 0.025)), work_order_id="WO-2"
+    )
+    plan_input = build_input(plant, Snapshot(work_orders=[ok, bad]), NOW, horizon_days=2)
+    assert [job.id for job in plan_input.problem.jobs] == ["WO-1"]
+    assert set(plan_input.unplanned) == {"WO-2"}
+    assert "operation 1" in plan_input.unplanned["WO-2"] and "X9" in plan_input.unplanned["WO-2"]
