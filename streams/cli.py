@@ -72,7 +72,8 @@ MetricsPort = Annotated[int | None, typer.Option(help="Serve Prometheus metrics 
 @raw_app.command("run")
 def raw_run(metrics_port: MetricsPort = None, log_level: LogLevel = "INFO") -> None:
     """Consume shopfloor.telemetry and shopfloor.mes (consumer group) into PostgreSQL until SIGTERM."""
-    from streams.raw.sink import RawSink
+    from streams.heartbeat import Heartbeat
+    from streams.raw.sink import PROCESSOR, RawSink
 
     _logging(log_level)
     settings = StreamsSettings()
@@ -86,8 +87,16 @@ def raw_run(metrics_port: MetricsPort = None, log_level: LogLevel = "INFO") -> N
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    with connect(PostgresSettings()) as conn:
-        total = RawSink(conn, KafkaSettings(), settings).run(stop)
+    pg = PostgresSettings()
+    with connect(pg) as conn:
+        sink = RawSink(conn, KafkaSettings(), settings)
+        stuck_after = 5 * settings.heartbeat_s + settings.raw_poll_timeout_s
+        beat = Heartbeat(pg, PROCESSOR, interval_s=settings.heartbeat_s, alive=lambda: sink.stalled_for() < stuck_after)
+        beat.start()
+        try:
+            total = sink.run(stop)
+        finally:
+            beat.stop()
     typer.echo(f"raw sink stopped after {total} messages")
 
 

@@ -20,6 +20,8 @@ class StreamsSettings(Settings):
     # How long a poll waits for a batch to fill: bounds the latency of machine_current_state.
     raw_poll_timeout_s: Annotated[float, Field(gt=0)] = 0.1
     raw_metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9110
+    # Every running processor upserts its processor_heartbeat row this often (pages tell quiet from down).
+    heartbeat_s: Annotated[float, Field(gt=0)] = 2.0
 
     # Utilization flow (bytewax).
     plant_file: Path = PROJECT_ROOT / "infra" / "plants" / "demo.yaml"

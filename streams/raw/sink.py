@@ -96,6 +96,7 @@ class RawSink:
         self.producer = producer or make_producer(kafka)
         self.deadletter_topic = topic_name(KafkaTopic.DEADLETTER, kafka.topic_prefix)
         self.rejected_by = f"streams.raw/{kafka.client_id}"
+        self.last_poll = time.monotonic()  # the heartbeat beats only while the loop goes round
 
     def process(self, messages: Sequence[Message]) -> BatchResult:
         """Make one polled batch durable, then commit its offsets."""
@@ -120,6 +121,7 @@ class RawSink:
         total = 0
         try:
             while not stop.is_set():
+                self.last_poll = time.monotonic()
                 batch = self.consumer.poll_batch(self.settings.raw_batch_max, self.settings.raw_poll_timeout_s)
                 if batch:
                     total += self.process(batch).messages
@@ -128,6 +130,10 @@ class RawSink:
         finally:
             self.close()
         return total
+
+    def stalled_for(self) -> float:
+        """Seconds since the loop last went round (a batch being written counts as going round)."""
+        return time.monotonic() - self.last_poll
 
     def close(self) -> None:
         self.consumer.close()

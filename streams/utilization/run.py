@@ -14,9 +14,10 @@ from shopfloor.db.pool import connect
 from shopfloor.events import utcnow
 from shopfloor.plant import load_plant
 from shopfloor.settings import KafkaSettings, PostgresSettings
+from streams.heartbeat import Heartbeat
 from streams.rollups import sync_calendar
 from streams.settings import StreamsSettings
-from streams.utilization.flow import build_flow
+from streams.utilization.flow import PROCESSOR, build_flow
 from streams.utilization.planned import PlantCalendar
 from streams.utilization.sink import UtilizationSink
 from streams.utilization.source import telemetry_source
@@ -56,11 +57,15 @@ def run(settings: StreamsSettings, kafka: KafkaSettings, pg: PostgresSettings) -
     if ensure_recovery_dir(settings.recovery_dir, settings.recovery_partitions):
         log.info("created %d recovery partitions in %s", settings.recovery_partitions, settings.recovery_dir)
     flow = live_flow(settings, kafka, pg)
-    cli_main(  # type: ignore[no-untyped-call]
-        flow,
-        workers_per_process=settings.workers,
-        epoch_interval=timedelta(seconds=settings.snapshot_interval_s),
-        recovery_config=RecoveryConfig(  # type: ignore[no-untyped-call]
-            str(settings.recovery_dir), backup_interval=timedelta(seconds=settings.backup_interval_s)
-        ),
-    )
+    beat = Heartbeat(pg, PROCESSOR, interval_s=settings.heartbeat_s).start()
+    try:
+        cli_main(  # type: ignore[no-untyped-call]
+            flow,
+            workers_per_process=settings.workers,
+            epoch_interval=timedelta(seconds=settings.snapshot_interval_s),
+            recovery_config=RecoveryConfig(  # type: ignore[no-untyped-call]
+                str(settings.recovery_dir), backup_interval=timedelta(seconds=settings.backup_interval_s)
+            ),
+        )
+    finally:
+        beat.stop()

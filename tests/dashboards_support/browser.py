@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from shopfloor.settings import PROJECT_ROOT
 
@@ -54,3 +54,29 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+OpenPage = Callable[..., tuple[Page, ConsoleErrors]]
+
+
+@pytest.fixture
+def open_page(browser: Browser) -> Iterator[OpenPage]:
+    """Pages in contexts of their own, closed before the server stops (an open EventSource holds it up)."""
+    contexts: list[BrowserContext] = []
+
+    def open_(url: str, locale: str = "en-US") -> tuple[Page, ConsoleErrors]:
+        context = browser.new_context(locale=locale, viewport={"width": 1920, "height": 1080})
+        contexts.append(context)
+        page = context.new_page()
+        errors = ConsoleErrors(page)
+        page.goto(url, wait_until="domcontentloaded")
+        return page, errors
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def wait_live(page: Page, timeout_ms: int = 10_000) -> None:
+    """Until the page says its data is live (never wait for ``networkidle``: the EventSource stays open)."""
+    page.wait_for_selector("[data-testid=freshness][data-state=live]", timeout=timeout_ms)

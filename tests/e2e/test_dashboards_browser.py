@@ -7,17 +7,17 @@ Never wait for ``networkidle``: the page's EventSource keeps the network busy fo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser
 
 from shopfloor.db.pool import connect
 from shopfloor.plant import load_plant
 from shopfloor.settings import PROJECT_ROOT, PostgresSettings
 from shopfloor.stack.process import free_port
-from tests.dashboards_support.browser import ConsoleErrors, browser, screenshot  # noqa: F401
+from tests.dashboards_support.browser import OpenPage, browser, open_page, screenshot, wait_live  # noqa: F401
 from tests.dashboards_support.pg import dash_pg, dash_pg_server  # noqa: F401
 from tests.dashboards_support.seed import seed
 from tests.dashboards_support.serve import Served, make_tokens, served
@@ -40,32 +40,7 @@ def site(dash_pg: PostgresSettings) -> Iterator[tuple[Served, FixtureFeed]]:  # 
         feed.stop()
 
 
-OpenPage = Callable[..., tuple[Page, ConsoleErrors]]
-
-
-@pytest.fixture
-def open_page(browser: Browser) -> Iterator[OpenPage]:  # noqa: F811
-    """Pages in contexts of their own, closed before the server stops (an open EventSource holds it up)."""
-    contexts: list[BrowserContext] = []
-
-    def open_(url: str, locale: str = "en-US") -> tuple[Page, ConsoleErrors]:
-        context = browser.new_context(locale=locale, viewport={"width": 1920, "height": 1080})
-        contexts.append(context)
-        page = context.new_page()
-        errors = ConsoleErrors(page)
-        page.goto(url, wait_until="domcontentloaded")
-        return page, errors
-
-    yield open_
-    for context in contexts:
-        context.close()
-
-
-def wait_live(page: Page, timeout_ms: int = 10_000) -> None:
-    page.wait_for_selector("[data-testid=freshness][data-state=live]", timeout=timeout_ms)
-
-
-def test_board_is_live_right_and_honest_when_data_stops(site: tuple[Served, FixtureFeed], open_page: OpenPage) -> None:
+def test_board_is_live_right_and_honest_when_data_stops(site: tuple[Served, FixtureFeed], open_page: OpenPage) -> None:  # noqa: F811
     app, feed = site
     page, console = open_page(f"{app.base_url}/board?token={app.viewer}")
     wait_live(page)
@@ -109,7 +84,7 @@ def test_board_is_live_right_and_honest_when_data_stops(site: tuple[Served, Fixt
     assert console.errors == []
 
 
-def test_browser_language_is_the_default(site: tuple[Served, FixtureFeed], open_page: OpenPage) -> None:
+def test_browser_language_is_the_default(site: tuple[Served, FixtureFeed], open_page: OpenPage) -> None:  # noqa: F811
     app, _ = site
     page, console = open_page(f"{app.base_url}/board?token={app.viewer}", locale="zh-CN")
     assert page.inner_text("[data-testid=page-title]") == "负荷看板"
@@ -117,7 +92,7 @@ def test_browser_language_is_the_default(site: tuple[Served, FixtureFeed], open_
     assert console.errors == []
 
 
-def test_planning_pages_in_both_languages(site: tuple[Served, FixtureFeed], open_page: OpenPage) -> None:
+def test_planning_pages_in_both_languages(site: tuple[Served, FixtureFeed], open_page: OpenPage) -> None:  # noqa: F811
     app, feed = site
     with connect(feed.pg) as conn:
         scheduled = {
