@@ -90,8 +90,8 @@ class PipelineFeed:
         pg: PostgresSettings,
         state_dir: Path,
         *,
-        speed: float = 6.0,
-        behind: timedelta = timedelta(minutes=8),
+        speed: float = 12.0,
+        behind: timedelta = timedelta(minutes=16),
     ) -> None:
         self.plant = plant
         self.pg = pg

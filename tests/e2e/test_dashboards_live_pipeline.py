@@ -96,7 +96,8 @@ def workshop_oee_from_db(feed: PipelineFeed) -> dict[str, str]:
 def oee_matches(page: Page, feed: PipelineFeed) -> object:
     expected = workshop_oee_from_db(feed)
     shown = {ws.id: page.get_attribute(f"[data-testid=oee-{ws.id}]", "data-value") or "" for ws in PLANT.workshops}
-    return True if shown == expected else {"page": shown, "db": expected}
+    measured = any(value != "" for value in expected.values())
+    return True if shown == expected and measured else {"page": shown, "db": expected}
 
 
 def heatmap_matches(page: Page, feed: PipelineFeed) -> object:
@@ -110,7 +111,8 @@ def heatmap_matches(page: Page, feed: PipelineFeed) -> object:
             " AND bucket <= date_trunc('minute', now()) AND running_s + idle_s + setup_s + stopped_s"
             " + maintenance_s + fault_s + offline_s > 0"
         ).fetchone() or (0,)
-    return True if cells == rows and rows > 0 else {"page": cells, "db": rows}
+    # Minutes of many machines have closed (not just the one the test's FAULT closed).
+    return True if cells == rows and rows >= 20 else {"page": cells, "db": rows}
 
 
 def test_board_on_the_real_pipeline(pipeline: PipelineFeed, site: Served, open_page: OpenPage) -> None:  # noqa: F811
