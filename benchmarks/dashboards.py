@@ -126,8 +126,8 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def spread(values: list[float]) -> str:
-    return f"min {min(values):.0f}, median {statistics.median(values):.0f}, max {max(values):.0f}"
+def spread(values: list[float], digits: int) -> str:
+    return f"min {min(values):.{digits}f}, median {statistics.median(values):.{digits}f}, max {max(values):.{digits}f}"
 
 
 def wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
@@ -232,7 +232,7 @@ def main() -> None:
             ("idle_rss", "server RSS, idle, MB"),
             ("busy_rss", f"server RSS, {args.clients} clients, MB"),
         ):
-            print(f"{label}: {spread([r[key] for r in results])}")
+            print(f"{label}: {spread([r[key] for r in results], 1 if 'cpu' in key else 0)}")
     finally:
         if proc is not None:
             proc.terminate()
