@@ -8,7 +8,6 @@ and ``stop`` kills the stream processors. The benchmark uses it too.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -188,4 +187,4 @@ class PipelineFeed:
             path = self.state_dir / name
             if path.exists():
                 out.append(f"--- {name}\n{path.read_text(errors='replace')[-2000:]}")
-        return "\n".join(out) or os.devnull
+        return "\n".join(out)
