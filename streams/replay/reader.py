@@ -82,6 +82,8 @@ class ReplayReader:
                 "enable.auto.offset.store": False,
                 "enable.partition.eof": True,
                 "auto.offset.reset": "earliest",
+                # Planning reads one record per partition in turn: do not wait 500 ms on each empty fetch.
+                "fetch.wait.max.ms": 50,
                 **overrides,
             }
         )
@@ -199,6 +201,8 @@ class ReplayReader:
                 if batch:
                     yield batch
         finally:
+            # librdkafka keeps a partition's pause across assignments: resume before letting go.
+            self._consumer.resume([TopicPartition(plan.topic, p.partition) for p in plan.partitions if p.count > 0])
             self._consumer.unassign()
 
     def read_partitions(self, plan: TopicPlan, batch_size: int = 1000) -> dict[int, Iterator[Record]]:

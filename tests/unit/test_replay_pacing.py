@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pytest
 
 from streams.replay.pacing import Pacing, merge_by_time, parse_speed
+from streams.replay.reader import Record
+from streams.replay.republish import republish
 
 pytestmark = pytest.mark.unit
 
@@ -68,3 +70,70 @@ def test_merge_keeps_each_partitions_offset_order_even_when_its_time_steps_back(
 
 def test_merge_of_empty_partitions() -> None:
     assert list(merge_by_time({0: [], 1: [Rec(1, 0, 3)]})) == [Rec(1, 0, 3)]
+
+
+class FakeClock:
+    """A clock that only moves when the code under test sleeps (so sends land exactly on send_at)."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Sent:
+    record: Record
+    at: float
+
+
+class CollectingTarget:
+    description = "a list"
+
+    def __init__(self, clock: FakeClock, skip_partition: int | None = None) -> None:
+        self.clock = clock
+        self.skip_partition = skip_partition
+        self.sent: list[Sent] = []
+        self.closed = False
+
+    def send(self, record: Record) -> str | None:
+        if record.partition == self.skip_partition:
+            return "not wanted"
+        self.sent.append(Sent(record, self.clock()))
+        return None
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def rec(partition: int, offset: int, ts_ms: int) -> Record:
+    return Record("t", partition, offset, ts_ms, b"k", b"{}")
+
+
+def test_republish_sends_each_record_at_t0_plus_its_recorded_offset_over_n() -> None:
+    clock = FakeClock(100.0)
+    target = CollectingTarget(clock)
+    streams = {0: iter([rec(0, 0, 1_000), rec(0, 1, 21_000)]), 1: iter([rec(1, 0, 11_000)])}
+    summary = republish(streams, target, 10.0, clock=clock, sleep=clock.sleep)
+    assert [(s.record.partition, s.record.offset, s.at) for s in target.sent] == [
+        (0, 0, 100.0),
+        (1, 0, pytest.approx(101.0)),
+        (0, 1, pytest.approx(102.0)),
+    ]
+    assert summary.sent == 3
+    assert summary.span_s == pytest.approx(20.0)
+    assert summary.percentile(0.99) == pytest.approx(0.0, abs=1e-9)
+    assert target.closed
+
+
+def test_republish_counts_what_the_target_skips() -> None:
+    clock = FakeClock(0.0)
+    target = CollectingTarget(clock, skip_partition=1)
+    streams = {0: iter([rec(0, 0, 0)]), 1: iter([rec(1, 0, 5), rec(1, 1, 6)])}
+    summary = republish(streams, target, math.inf, clock=clock, sleep=clock.sleep)
+    assert summary.sent == 1
+    assert summary.skipped == {"not wanted": 2}
