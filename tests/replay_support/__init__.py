@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import queue
+import time
+import uuid
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from shopfloor.events import (
     EventBase,
@@ -15,7 +22,7 @@ from shopfloor.events import (
     new_event_id,
 )
 from shopfloor.kafka.producer import flush, make_producer, raise_on_error
-from shopfloor.settings import KafkaSettings
+from shopfloor.settings import KafkaSettings, MqttSettings
 from shopfloor.topics import route_event, topic_name
 from streams.replay.ranges import to_millis
 
@@ -53,3 +60,44 @@ def produce_at(settings: KafkaSettings, events: Iterable[EventBase], record_time
         )
         producer.poll(0)
     flush(producer)
+
+
+class MqttCollector:
+    """A paho subscriber on its network thread collecting (topic, payload) under an enterprise."""
+
+    def __init__(self, settings: MqttSettings) -> None:
+        self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        subscribed: queue.Queue[bool] = queue.Queue()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"replay-test-{uuid.uuid4().hex[:8]}")
+        if settings.username:
+            password = settings.password.get_secret_value() if settings.password else None
+            self.client.username_pw_set(settings.username, password)
+        self.client.on_message = lambda _c, _u, msg: self.messages.put((msg.topic, bytes(msg.payload)))
+        self.client.on_subscribe = lambda _c, _u, _mid, _reasons, _p: subscribed.put(True)
+        self.client.connect(settings.host, settings.port)
+        self.client.loop_start()
+        self.client.subscribe(f"shopfloor/v1/{settings.enterprise}/#", qos=1)
+        assert subscribed.get(timeout=10)
+
+    def collect(
+        self, expected: int, timeout: float, keep: Callable[[str], bool] = lambda _t: True
+    ) -> list[tuple[str, bytes]]:
+        """Messages whose topic ``keep`` accepts, until ``expected`` came (then one quiet second for extras)."""
+        got: list[tuple[str, bytes]] = []
+        deadline = time.monotonic() + timeout
+        while len(got) < expected and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                topic, payload = self.messages.get(timeout=0.5)
+                if keep(topic):
+                    got.append((topic, payload))
+        while True:
+            try:
+                topic, payload = self.messages.get(timeout=1.0)
+            except queue.Empty:
+                return got
+            if keep(topic):
+                got.append((topic, payload))
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
