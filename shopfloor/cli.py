@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("edge.scan.cli", "Scan-gun agent: barcode scans to work-order events."),
     "plc": ("edge.plc.cli", "PLC gateway: poll Modbus TCP / OPC UA and publish machine events."),
     "schedule": ("rescheduler.cli", "Solve schedules and run the rescheduler service."),
+    "streams": ("streams.cli", "Stream processors: raw sink, utilization and OEE, roll-ups, orders."),
     "replay": ("streams.replay.cli", "Rebuild a time range's aggregates, or re-publish a recorded range at ×N."),
 }
 

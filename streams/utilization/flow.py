@@ -1,0 +1,138 @@
+"""The utilization dataflow: telemetry events -> one-minute buckets per machine -> replacing upserts.
+
+``build_flow(source, sink, clock, calendar=...)`` wires:
+
+    input -> parse (per batch) -> key by machine -> fold_window (event time, 1 min, per-machine
+    watermark, ``lateness`` of grace) -> MinuteCloser (carry-over, gap and quiet minutes) -> sink
+             \\-> late stream (events past the lateness) -> sink (``late_event``) + metric
+
+The source yields raw event bytes, or messages with a ``value`` (bytewax's KafkaSourceMessage).
+Anything that is not a valid ``machine.state`` / ``machine.counter`` event is skipped and counted:
+the raw sink is the one that dead-letters invalid messages, so they are not reported twice.
+The sink receives :class:`MinuteRow` and :class:`LateSample` items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import bytewax.operators as op
+import bytewax.operators.windowing as win
+from bytewax.dataflow import Dataflow
+from bytewax.inputs import Source
+from bytewax.operators.windowing import EventClock, TumblingWindower
+from bytewax.outputs import Sink
+
+from shopfloor.events import EventError, MachineCounterEvent, MachineStateEvent, parse_event
+from streams.metrics import LATE_EVENTS, SKIPPED_MESSAGES
+from streams.utilization.closing import Calendar, ClosedWindow, CloserState, MinuteCloser
+from streams.utilization.minutes import BUCKET, EPOCH, CounterReading, MinuteRow, Sample, StateChange
+
+PROCESSOR = "utilization"
+DEFAULT_LATENESS = timedelta(seconds=10)
+
+Keyed = tuple[str, Sample]
+
+
+@dataclass(frozen=True, slots=True)
+class LateSample:
+    """An event that came after its minute had closed: for ``late_event`` and the replay tool."""
+
+    machine_id: str
+    sample: Sample
+
+
+def parse_batch(batch: list[Any]) -> list[Keyed]:
+    """Machine state and counter events of a batch as (machine id, sample); everything else skipped."""
+    out: list[Keyed] = []
+    skipped = 0
+    for item in batch:
+        raw = item if isinstance(item, bytes | str) else getattr(item, "value", None)
+        if raw is None:
+            skipped += 1
+            continue
+        try:
+            event = parse_event(raw)
+        except EventError:
+            skipped += 1
+            continue
+        if isinstance(event, MachineStateEvent):
+            p = event.payload
+            out.append((p.machine_id, StateChange(event.ts, p.state, str(event.event_id), event.source, p.reason_code)))
+        elif isinstance(event, MachineCounterEvent):
+            c = event.payload
+            out.append((c.machine_id, CounterReading(event.ts, c.good, c.scrap, str(event.event_id), event.source)))
+    if skipped:
+        SKIPPED_MESSAGES.labels(processor=PROCESSOR).inc(skipped)
+    return out
+
+
+def _sample_ts(sample: Sample) -> datetime:
+    return sample.ts
+
+
+def _append(acc: list[Sample], sample: Sample) -> list[Sample]:
+    acc.append(sample)
+    return acc
+
+
+def _merge(a: list[Sample], b: list[Sample]) -> list[Sample]:
+    return a + b
+
+
+def _closed(item: tuple[str, tuple[int, list[Sample]]]) -> tuple[str, ClosedWindow]:
+    machine_id, (window_id, samples) = item
+    return machine_id, (machine_id, window_id, samples)
+
+
+def _late(item: tuple[str, tuple[int, Sample]]) -> LateSample:
+    machine_id, (_window_id, sample) = item
+    LATE_EVENTS.labels(processor=PROCESSOR).inc()
+    return LateSample(machine_id, sample)
+
+
+def build_flow(
+    source: Source[Any],
+    sink: Sink[MinuteRow | LateSample],
+    clock: Callable[[], datetime],
+    *,
+    calendar: Calendar,
+    lateness: timedelta = DEFAULT_LATENESS,
+    flow_id: str = PROCESSOR,
+) -> Dataflow:
+    """The utilization dataflow from ``source`` to ``sink``; ``clock`` is the system time (UTC, aware).
+
+    ``lateness`` is how long (system time) the watermark of a machine waits behind its newest event:
+    events up to that much out of order still count in their minute; later ones go to the late stream.
+    """
+    flow = Dataflow(flow_id)
+    raw = op.input("input", flow, source)
+    keyed = op.flat_map_batch("parse", raw, parse_batch)
+    event_clock = EventClock(
+        _sample_ts,
+        wait_for_system_duration=lateness,
+        now_getter=clock,
+        # A window ending at t closes when the watermark reaches t: about `lateness` after t in a live
+        # stream. Waking earlier would only spin the operator.
+        to_system_utc=lambda t: t + lateness,
+    )
+    windows = win.fold_window(
+        "minute", keyed, event_clock, TumblingWindower(length=BUCKET, align_to=EPOCH), list, _append, _merge
+    )
+    closed = op.map("tag_machine", windows.down, _closed)
+
+    def closer(resume: CloserState | None, _calendar: Calendar = calendar) -> MinuteCloser:
+        return MinuteCloser(_calendar, clock, resume)
+
+    minutes = op.stateful("close", closed, closer)
+    rows: Any = op.map("rows", minutes, _value)
+    late: Any = op.map("late", windows.late, _late)
+    op.output("output", op.merge("results", rows, late), sink)
+    return flow
+
+
+def _value(item: tuple[str, MinuteRow]) -> MinuteRow:
+    return item[1]
