@@ -7,7 +7,9 @@ take ``--dry-run`` (plan only: offsets, counts, what would be written or sent) a
 from __future__ import annotations
 
 import math
+import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -80,7 +82,7 @@ def show_plans(plans: list[TopicPlan]) -> None:
 
 
 @contextmanager
-def progress_bar(total: int, what: str) -> Iterator[Progress]:
+def progress_bar() -> Iterator[Progress]:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=_console, transient=False) as bar:
         yield bar
@@ -91,24 +93,43 @@ def rebuild(
     start: StartOpt,
     end: EndOpt = None,
     topic: Annotated[list[str], typer.Option(help="Topic(s) to re-read (default telemetry and mes).")] = [],  # noqa: B006
+    utilization: Annotated[bool, typer.Option(help="Recompute the utilization minutes the range affects.")] = True,
+    plant: Annotated[Path | None, typer.Option(help="Plant YAML (default: the streams' plant file).")] = None,
+    recovery_dir: Annotated[
+        Path | None, typer.Option(help="Resume a crashed rebuild from its recovery directory (default: a new one).")
+    ] = None,
     dry_run: DryRunOpt = False,
 ) -> None:
     """Re-read the range and recompute its raw rows and aggregates (idempotent: run it as often as needed)."""
     settings, kafka, pg = ReplaySettings(), KafkaSettings(), PostgresSettings()
+    with_utilization = utilization and KafkaTopic.TELEMETRY in [parse_topic(name) for name in topic or ["telemetry"]]
     topics = [parse_topic(name) for name in topic] or list(_REBUILD_TOPICS)
     span = time_range(start, end)
     with ReplayReader(kafka) as reader:
         plans = make_plans(reader, [topic_name(t, kafka.topic_prefix) for t in topics], span)
         show_plans(plans)
         names = ["raw tables (machine_state, machine_counter, machine_process, mes_event)"]
+        if with_utilization:
+            names.append("machine_utilization_1m minutes of every machine the range touches (replacing upserts)")
         if dry_run:
             _console.print(f"dry run: would read {sum(p.count for p in plans)} records and rewrite " + "; ".join(names))
             _console.print(f"into PostgreSQL {pg.host}:{pg.port}/{pg.dbname} schema {pg.db_schema}; nothing done")
             return
         total = sum(p.count for p in plans)
-        with connect(pg) as conn, progress_bar(total, "rebuild") as bar:
+        stages: list[AggregateStage] = []
+        recovery = recovery_dir or settings.recovery_root / f"rebuild-{uuid.uuid4().hex[:12]}"
+        if with_utilization:
+            from streams.replay.utilization import UtilizationStage
+            from streams.settings import StreamsSettings
+
+            try:
+                model = load_plant(plant or StreamsSettings().plant_file)
+            except PlantError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--plant") from None
+            stages.append(UtilizationStage(pg, model, recovery))
+            _console.print(f"recovery directory of this rebuild: {recovery}")
+        with connect(pg) as conn, progress_bar() as bar:
             task = bar.add_task("rebuild", total=total)
-            stages: list[AggregateStage] = []
             summary = run_rebuild(
                 reader,
                 plans,
@@ -117,6 +138,8 @@ def rebuild(
                 batch_size=settings.batch_size,
                 progress=lambda n: bar.advance(task, n),
             )
+    if with_utilization:
+        shutil.rmtree(recovery, ignore_errors=True)  # done: nothing left to resume
     for line in summary.lines():
         _console.print(line)
 
@@ -166,7 +189,7 @@ def republish(
                 except PlantError as exc:
                     raise typer.BadParameter(str(exc), param_hint="--plant") from None
                 target = MqttTarget(model, mqtt_settings, Path(scratch))
-            with progress_bar(plan.count, "re-publish") as bar:
+            with progress_bar() as bar:
                 task = bar.add_task("re-publish", total=plan.count)
                 summary = run_republish(
                     reader.read_partitions(plan), target, factor, progress=lambda n: bar.advance(task, n)

@@ -98,6 +98,8 @@ def rebuild(
             summary.records += len(records)
             events = parse_records(records, summary)
             summary.raw_rows += write_raw_events(conn, events)
+            # Durable before the stages read the raw tables back (a caller's open transaction included).
+            conn.commit()
             for stage in stages:
                 stage.feed(events)
             if progress is not None:
