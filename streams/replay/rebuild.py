@@ -1,7 +1,8 @@
 """Rebuild: re-read a time range of the raw topics and recompute what it feeds.
 
 Every record of the plan is parsed with the core contract and written to the raw tables in batches
-(idempotent on ``(event_id, ts)``: rows already there are left alone, missing ones come back). Each
+(idempotent on ``(event_id, ts)``: rows already there are left alone, missing ones come back), with the
+machines' current state, by the raw sink's own write (``streams.raw.write_batch``). Each
 batch is also handed to the aggregate stages (:class:`AggregateStage`), e.g. the utilization dataflow
 driven over the bounded range with a recovery directory of the replay's own; a stage writes replacing
 upserts, so a rebuild leaves every bucket it touches equal to what one pass over its events gives.
@@ -20,8 +21,8 @@ from datetime import datetime
 from typing import Protocol
 
 from shopfloor.db.pool import Connection
-from shopfloor.db.raw import write_raw_events
 from shopfloor.events import EventBase, EventError, parse_event
+from streams.raw import write_batch as write_raw_and_state
 from streams.replay.reader import Record, ReplayReader, TopicPlan
 
 Progress = Callable[[int], None]
@@ -45,6 +46,7 @@ class RebuildSummary:
     events: Counter[str] = field(default_factory=Counter)
     invalid: Counter[str] = field(default_factory=Counter)
     raw_rows: int = 0
+    current_states: int = 0
     aggregate_rows: dict[str, int] = field(default_factory=dict)
     first_ts: datetime | None = None
     last_ts: datetime | None = None
@@ -64,6 +66,7 @@ class RebuildSummary:
         if self.invalid:
             out.append("skipped, not valid events: " + ", ".join(f"{k}={v}" for k, v in sorted(self.invalid.items())))
         out.append(f"raw rows written (new): {self.raw_rows}")
+        out.append(f"machine_current_state rows moved forward: {self.current_states}")
         out += [f"{name} rows written: {rows}" for name, rows in sorted(self.aggregate_rows.items())]
         return out
 
@@ -97,7 +100,11 @@ def rebuild(
         for records in reader.read(plan, batch_size=batch_size):
             summary.records += len(records)
             events = parse_records(records, summary)
-            summary.raw_rows += write_raw_events(conn, events)
+            # The raw sink's own write: raw rows and machine_current_state (by event time: a replayed
+            # older state never moves a machine's state backwards), one transaction.
+            rows, states = write_raw_and_state(conn, events)
+            summary.raw_rows += rows
+            summary.current_states += states
             # Durable before the stages read the raw tables back (a caller's open transaction included).
             conn.commit()
             for stage in stages:

@@ -120,3 +120,16 @@ def test_a_state_carried_out_of_the_range_is_rebuilt_up_to_the_next_change(
         "06:22": (0.0, 60.0, 0.0, 0, 0),
         "06:23": (45.0, 15.0, 0.0, 0, 0),
     }
+
+
+def test_rebuild_sets_the_current_state_by_event_time(
+    kafka_settings: KafkaSettings, pg_settings: PostgresSettings, db_conn: Connection, tmp_path: Path
+) -> None:
+    m0 = T0 + timedelta(minutes=30)
+    produce_at(kafka_settings, [state("C1", m0 + 60 * S, MachineState.IDLE)], T0)
+    # An older FAULT recorded later must not move C1 back.
+    produce_at(kafka_settings, [state("C1", m0, MachineState.FAULT)], T0 + HOUR)
+    run_rebuild(kafka_settings, pg_settings, db_conn, TimeRange(T0), tmp_path / "a")
+    row = db_conn.execute("SELECT state, since FROM machine_current_state WHERE machine_id = 'C1'").fetchone()
+    db_conn.rollback()
+    assert row == ("IDLE", m0 + 60 * S)
