@@ -36,8 +36,13 @@ SUB_APPS: dict[str, tuple[str, str]] = {
 }
 
 
+_registered: set[str] = set()
+
+
 def _register() -> None:
     for name, (module, help_text) in SUB_APPS.items():
+        if name in _registered:
+            continue
         try:
             sub = importlib.import_module(module).app
         except ModuleNotFoundError as exc:
@@ -45,6 +50,7 @@ def _register() -> None:
                 continue
             raise
         app.add_typer(sub, name=name, help=help_text)
+        _registered.add(name)
 
 
 _register()

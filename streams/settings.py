@@ -19,7 +19,7 @@ class StreamsSettings(Settings):
     raw_batch_max: Annotated[int, Field(ge=1)] = 5000
     # How long a poll waits for a batch to fill: bounds the latency of machine_current_state.
     raw_poll_timeout_s: Annotated[float, Field(gt=0)] = 0.1
-    raw_metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9108
+    raw_metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9110
 
     # Utilization flow (bytewax).
     plant_file: Path = PROJECT_ROOT / "infra" / "plants" / "demo.yaml"
@@ -35,4 +35,4 @@ class StreamsSettings(Settings):
     # Keep snapshots this long so a resume can still find a consistent one (bytewax's backup interval).
     backup_interval_s: Annotated[float, Field(ge=0)] = 30.0
     workers: Annotated[int, Field(ge=1)] = 1
-    utilization_metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9109
+    utilization_metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9111

@@ -3,6 +3,7 @@
 from streams.utilization.flow import DEFAULT_LATENESS, LateSample, build_flow
 from streams.utilization.minutes import MinuteRow, compute_minute
 from streams.utilization.planned import PlantCalendar
+from streams.utilization.rebuild import carry_before
 from streams.utilization.sink import UtilizationSink, write_results
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "PlantCalendar",
     "UtilizationSink",
     "build_flow",
+    "carry_before",
     "compute_minute",
     "write_results",
 ]

@@ -13,7 +13,7 @@ Every row is "this bucket's value is X": a minute filled while quiet and later g
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -56,7 +56,11 @@ class MinuteCloser(StatefulLogic[ClosedWindow, MinuteRow, CloserState]):
         state: CloserState | None = None,
         *,
         max_fill: timedelta = timedelta(days=1),
+        initial: Mapping[str, Carry] | None = None,
+        since: datetime | None = None,
     ) -> None:
+        self.initial = initial or {}
+        self.since = since
         self.calendar = calendar
         self.clock = clock
         self.state = state or CloserState()
@@ -80,10 +84,14 @@ class MinuteCloser(StatefulLogic[ClosedWindow, MinuteRow, CloserState]):
     def on_item(self, value: ClosedWindow) -> tuple[Iterable[MinuteRow], bool]:
         machine_id, window_id, samples = value
         if not self.state.machine_id:
-            self.state = replace(self.state, machine_id=machine_id)
+            # A machine seen for the first time; a rebuild starts it from what preceded its range.
+            self.state = replace(self.state, machine_id=machine_id, carry=self.initial.get(machine_id, Carry()))
         bucket = window_start(window_id)
         s = self.state
         rows: list[MinuteRow] = []
+        if s.last_bucket is None and self.since is not None and bucket > self.since:
+            # A rebuild from `since`: the minutes before this machine's first window are in its carry.
+            rows.extend(self._fill(self.since, bucket - BUCKET, s.carry))
         if s.last_bucket is not None and bucket > s.last_bucket + BUCKET:
             # Minutes without events between the last window and this one, unless already filled.
             already = s.emitted_through if s.emitted_through is not None else s.last_bucket

@@ -17,9 +17,11 @@ production time the plant calendar gives that minute. Definitions (ISO 22400 / c
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 from shopfloor.events import MachineState
 
@@ -68,21 +70,28 @@ def overlap_s(lo: datetime, hi: datetime, intervals: Iterable[Interval]) -> floa
     return total
 
 
+EventKey = uuid.UUID | str
+"""An event's id: the UUID from the wire (tests may use short strings)."""
+
+
 @dataclass(frozen=True, slots=True)
 class StateChange:
+    # At the same instant, counters sort before state changes (pieces made before the change).
+    order: ClassVar[int] = 1
     ts: datetime
     state: MachineState
-    event_id: str
+    event_id: EventKey
     source: str = ""
     reason_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CounterReading:
+    order: ClassVar[int] = 0
     ts: datetime
     good: int
     scrap: int
-    event_id: str
+    event_id: EventKey
     source: str = ""
 
 
@@ -152,6 +161,10 @@ def oee_figures(
     return availability, performance, quality, oee
 
 
+def _sort_key(sample: Sample) -> tuple[datetime, int, str]:
+    return sample.ts, sample.order, str(sample.event_id)
+
+
 def compute_minute(
     machine_id: str,
     bucket: datetime,
@@ -168,14 +181,8 @@ def compute_minute(
     know has no ideal cycle (``None``): its performance and OEE are NULL.
     """
     end = bucket + BUCKET
-    seen: set[str] = set()
-    unique: list[Sample] = []
-    for sample in samples:
-        if sample.event_id not in seen:
-            seen.add(sample.event_id)
-            unique.append(sample)
-    # Events at the same instant: counters first (pieces made before the state change at that instant).
-    unique.sort(key=lambda s: (s.ts, isinstance(s, StateChange), s.event_id))
+    # Duplicates (same event_id) count once; then time order, counters first at the same instant.
+    unique = sorted({s.event_id: s for s in samples}.values(), key=_sort_key)
 
     seconds = [0.0] * len(STATES)
     run_planned = 0.0

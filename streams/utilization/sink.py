@@ -82,7 +82,7 @@ def write_results(conn: Connection, items: Iterable[MinuteRow | LateSample]) -> 
     """Write a batch of flow results in one transaction; returns (minute rows, late events) written."""
     now = datetime.now(UTC)
     minutes: dict[tuple[str, datetime], MinuteRow] = {}
-    lates: dict[str, LateSample] = {}
+    lates: dict[object, LateSample] = {}
     for item in items:
         if isinstance(item, MinuteRow):
             # Later in the batch = newer value of that bucket (a key may appear once per statement).

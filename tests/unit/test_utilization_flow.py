@@ -173,3 +173,42 @@ def test_crash_and_resume_doubles_no_bucket(tmp_path: Path) -> None:
 
 def test_bucket_constant() -> None:
     assert timedelta(minutes=1) == BUCKET
+
+
+def test_parse_batch_skips_other_types_by_header_and_counts_invalid_messages() -> None:
+    from bytewax.connectors.kafka import KafkaSourceMessage
+
+    from streams.metrics import SKIPPED_MESSAGES
+    from streams.utilization.flow import parse_batch
+
+    skipped = SKIPPED_MESSAGES.labels(processor="utilization")
+    before = skipped._value.get()
+    good = st("M1", 0, R)
+    batch = [
+        KafkaSourceMessage(b"M1", good, headers=[("type", b"machine.state")]),
+        # Claims to be a process event: not parsed at all (its body is not even valid).
+        KafkaSourceMessage(b"M1", b"{not json", headers=[("type", b"machine.process")]),
+        KafkaSourceMessage(b"M1", ct("M1", 1, 5, 0)),  # no header: parsed
+        KafkaSourceMessage(b"M1", b"{broken"),
+        KafkaSourceMessage(b"M1", None),
+    ]
+    parsed = parse_batch(batch)
+    assert [(key, type(sample).__name__) for key, sample in parsed] == [
+        ("M1", "StateChange"),
+        ("M1", "CounterReading"),
+    ]
+    assert skipped._value.get() - before == 2
+
+
+def test_the_clock_wakes_the_window_operator_when_the_watermark_reaches_a_close_time() -> None:
+    from streams.utilization.flow import WatermarkEventClock
+    from streams.utilization.minutes import StateChange
+
+    system = TimeTestingGetter(datetime(2026, 12, 2, 16, 0, tzinfo=UTC))
+    logic = WatermarkEventClock(lambda s: s.ts, wait_for_system_duration=LATENESS, now_getter=system.get).build(None)
+    logic.before_batch()
+    # An event far behind the wall clock (a consumer catching up): watermark 09:59:50 + elapsed.
+    logic.on_item(StateChange(T0, R, "a"))
+    close = T0 + timedelta(minutes=1)
+    # The watermark reaches 10:01:00 seventy seconds of system time later, not at 10:01:00 (long past).
+    assert logic.to_system_utc(close) == system.now + timedelta(seconds=70)
