@@ -16,8 +16,9 @@ class OrdersStreamSettings(Settings):
     # The faust app id: consumer group and the prefix of its changelog topics (the Kafka topic prefix
     # is prepended, so each test or plant has its own).
     app_id: str = "shopfloor-orders"
-    # rocksdict:// keeps table state on disk (fast restart); memory:// replays the whole changelog.
-    store: str = "rocksdict://"
+    # rocksdb:// keeps table state on disk (faust-streaming drives it through the rocksdict wheel), so a
+    # restart reads only the changelog's tail; memory:// replays the whole changelog at start.
+    store: str = "rocksdb://"
     data_dir: Path = PROJECT_ROOT / ".state" / "streams-orders"
     plant_file: Path = PROJECT_ROOT / "infra" / "plants" / "demo.yaml"
     # One database transaction per batch of up to batch_max events or batch_within_s seconds.
