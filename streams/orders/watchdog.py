@@ -12,6 +12,7 @@ Nothing is lost or doubled: the database writes are idempotent and committed bef
 from __future__ import annotations
 
 import logging
+import signal
 import subprocess
 import sys
 import time
@@ -77,23 +78,35 @@ class StallDetector:
 
 
 def supervise(command: Sequence[str], backoff_s: float, max_restarts: int) -> int:
-    """Run ``command`` until it exits 0 (a clean stop); restart it otherwise, at most ``max_restarts`` times."""
+    """Run ``command`` until it exits 0; restart it otherwise, at most ``max_restarts`` times in a row.
+
+    SIGTERM or SIGINT to the supervisor is passed to the worker (faust stops cleanly, committing what
+    it has written) and ends supervision with exit code 0.
+    """
+    stopping = False
+    child: subprocess.Popen[bytes] | None = None
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
     restarts = 0
-    while True:
+    while not stopping:
         started = time.monotonic()
         child = subprocess.Popen(list(command))
-        try:
-            code = child.wait()
-        except KeyboardInterrupt:
-            child.terminate()
-            return child.wait()
-        if code == 0 or (code < 0 and -code in (2, 15)):  # stopped on purpose (SIGINT, SIGTERM)
+        code = child.wait()
+        if stopping or code == 0:
             return 0
         # A worker that ran a while and then failed starts a new count: only crash loops give up.
         restarts = 1 if time.monotonic() - started > 300 else restarts + 1
         if restarts > max_restarts:
             log.error("worker failed %d times in a row (last exit %d); giving up", restarts, code)
-            return code
+            return code if code > 0 else 1
         log.warning("worker exited with %d; restart %d in %.1f s", code, restarts, backoff_s)
         print(f"[supervisor] worker exited with {code}; restarting", file=sys.stderr, flush=True)
         time.sleep(backoff_s)
+    return 0
