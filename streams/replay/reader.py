@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -73,6 +73,7 @@ class ReplayReader:
     """A private ``assign()`` consumer: :meth:`plan` a range, then :meth:`read` it to its end."""
 
     def __init__(self, settings: KafkaSettings, **overrides: Any) -> None:
+        self._readings: list[Generator[list[Record], None, None]] = []
         self._consumer = Consumer(
             {
                 "bootstrap.servers": settings.bootstrap_servers,
@@ -154,6 +155,11 @@ class ReplayReader:
     # -- reading ------------------------------------------------------------------------------------
     def read(self, plan: TopicPlan, batch_size: int = 1000, poll_timeout: float = 1.0) -> Iterator[list[Record]]:
         """Batches of records, in offset order per partition, until every partition reached its end."""
+        reading = self._read(plan, batch_size, poll_timeout)
+        self._readings.append(reading)
+        return reading
+
+    def _read(self, plan: TopicPlan, batch_size: int, poll_timeout: float) -> Generator[list[Record], None, None]:
         todo = {p.partition: p for p in plan.partitions if p.count > 0}
         if not todo:
             return
@@ -242,6 +248,10 @@ class ReplayReader:
         self._consumer.pause([TopicPartition(topic, partition)])
 
     def close(self) -> None:
+        # Reads left unfinished (a caller that stopped early) end first: they resume and unassign.
+        for reading in self._readings:
+            reading.close()
+        self._readings.clear()
         self._consumer.close()
 
     def __enter__(self) -> Self:
