@@ -6,7 +6,8 @@
     watermark, ``lateness`` of grace) -> MinuteCloser (carry-over, gap and quiet minutes) -> sink
              \\-> late stream (events past the lateness) -> sink (``late_event``) + metric
 
-The source yields raw event bytes, or messages with a ``value`` (bytewax's KafkaSourceMessage).
+The source yields raw event bytes (:class:`streams.utilization.source.TelemetrySource`, a TestingSource),
+or messages with a ``value`` and ``headers`` (bytewax's KafkaSourceMessage).
 Anything that is not a valid ``machine.state`` / ``machine.counter`` event is skipped and counted:
 the raw sink is the one that dead-letters invalid messages, so they are not reported twice.
 The sink receives :class:`MinuteRow` and :class:`LateSample` items.
@@ -30,6 +31,7 @@ from shopfloor.events import EventError, MachineCounterEvent, MachineStateEvent,
 from streams.metrics import LATE_EVENTS, SKIPPED_MESSAGES
 from streams.utilization.closing import Calendar, ClosedWindow, CloserState, MinuteCloser
 from streams.utilization.minutes import BUCKET, EPOCH, Carry, CounterReading, MinuteRow, Sample, StateChange
+from streams.utilization.source import TYPE_HEADER, WANTED_TYPES
 
 PROCESSOR = "utilization"
 DEFAULT_LATENESS = timedelta(seconds=10)
@@ -45,20 +47,13 @@ class LateSample:
     sample: Sample
 
 
-# The event-type header producers set (the bridge, shopfloor.kafka.producer): messages of other types
-# (process values, node births) are skipped without being parsed. The header name moves into the core
-# with issue 18; until then it is the literal both producers use.
-TYPE_HEADER = "type"
-_WANTED = frozenset({b"machine.state", b"machine.counter"})
-
-
 def _wanted(item: Any) -> bool:
+    """False for a message whose type header names an event this flow does not use (not parsed)."""
     headers = getattr(item, "headers", None)
-    if not headers:
-        return True
-    for name, value in headers:
-        if name == TYPE_HEADER:
-            return value in _WANTED
+    if headers:
+        for name, value in headers:
+            if name == TYPE_HEADER:
+                return value in WANTED_TYPES
     return True
 
 

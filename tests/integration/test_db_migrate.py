@@ -88,9 +88,11 @@ def test_new_numbered_file_is_applied_and_a_failing_one_rolls_back(
     pg_settings: PostgresSettings, tmp_path: Path
 ) -> None:
     shutil.copytree(MIGRATIONS_DIR, tmp_path, dirs_exist_ok=True)
-    (tmp_path / "020_extra.sql").write_text("CREATE TABLE extra (id int PRIMARY KEY);\n")
-    assert migrate(pg_settings, tmp_path) == [20]
-    (tmp_path / "021_broken.sql").write_text("CREATE TABLE half_done (id int);\nSELECT 1 / 0;\n")
+    # Numbers after every real migration (other concerns keep adding theirs).
+    extra = max(m.version for m in discover(MIGRATIONS_DIR)) + 1
+    (tmp_path / f"{extra:03d}_extra.sql").write_text("CREATE TABLE extra (id int PRIMARY KEY);\n")
+    assert migrate(pg_settings, tmp_path) == [extra]
+    (tmp_path / f"{extra + 1:03d}_broken.sql").write_text("CREATE TABLE half_done (id int);\nSELECT 1 / 0;\n")
     with pytest.raises(psycopg.errors.DivisionByZero):
         migrate(pg_settings, tmp_path)
     with connect(pg_settings) as conn:
@@ -99,8 +101,8 @@ def test_new_numbered_file_is_applied_and_a_failing_one_rolls_back(
             None,
         )
     by_version = {row.version: row for row in status(pg_settings, tmp_path)}
-    assert by_version[20].applied_at is not None
-    assert by_version[21].applied_at is None
+    assert by_version[extra].applied_at is not None
+    assert by_version[extra + 1].applied_at is None
 
 
 def test_concurrent_migrators_apply_each_file_once(stack: StackEndpoints) -> None:

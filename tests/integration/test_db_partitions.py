@@ -89,11 +89,12 @@ def test_retention_drops_old_raw_partitions_and_keeps_aggregates(db_conn: Connec
 
 def test_hourly_rollup_reads_the_minute_aggregates(db_conn: Connection) -> None:
     bucket = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    # Ratios of the roll-up come from sums (migration 021): every minute planned, at the ideal pace.
     for minute, (running, good) in enumerate([(60.0, 10), (30.0, 4)]):
         db_conn.execute(
-            "INSERT INTO machine_utilization_1m (machine_id, bucket, running_s, idle_s, good, oee) "
-            "VALUES ('H2', %s, %s, %s, %s, %s)",
-            (bucket + timedelta(minutes=minute), running, 60 - running, good, running / 60),
+            "INSERT INTO machine_utilization_1m (machine_id, bucket, running_s, idle_s, good, oee, planned_s, "
+            "run_planned_s, ideal_s) VALUES ('H2', %s, %s, %s, %s, %s, 60, %s, %s)",
+            (bucket + timedelta(minutes=minute), running, 60 - running, good, running / 60, running, running),
         )
     db_conn.commit()
     row = db_conn.execute(

@@ -6,10 +6,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from bytewax.connectors.kafka import KafkaSource
 from bytewax.recovery import RecoveryConfig
 from bytewax.testing import TestingSource, run_main
-from confluent_kafka import OFFSET_BEGINNING
 from prometheus_client import REGISTRY
 
 from shopfloor.db.pool import connect
@@ -35,7 +33,7 @@ from streams.utilization.planned import PlantCalendar
 from streams.utilization.rebuild import carry_before
 from streams.utilization.run import ensure_recovery_dir
 from streams.utilization.sink import UtilizationSink
-from streams.utilization.source import LagReportingKafkaSource
+from streams.utilization.source import telemetry_source
 
 pytestmark = pytest.mark.integration
 
@@ -92,15 +90,7 @@ def counter(seconds: float, good: int, scrap: int = 0) -> MachineCounterEvent:
 
 def run_flow(kafka: KafkaSettings, pg: PostgresSettings, recovery: Path | None = None) -> None:
     """The flow over what the topic holds (a bounded run: EOF at the end offsets), into the database."""
-    source = LagReportingKafkaSource(
-        KafkaSource(
-            brokers=[kafka.bootstrap_servers],
-            topics=[topic_name(KafkaTopic.TELEMETRY, kafka.topic_prefix)],
-            tail=False,
-            starting_offset=OFFSET_BEGINNING,
-            batch_size=1000,
-        )
-    )
+    source = telemetry_source(kafka, 1000, tail=False)
     flow = build_flow(
         source, UtilizationSink(pg), utcnow, calendar=PlantCalendar(parse_plant(PLANT)), lateness=timedelta(seconds=10)
     )
