@@ -146,33 +146,41 @@ def processor_rate(kafka: KafkaSettings, pg: PostgresSettings, load: Load, timeo
             "SHOPFLOOR_STREAMS_ORDERS_DATA_DIR": tmp,
             "SHOPFLOOR_STREAMS_ORDERS_APP_ID": f"bench-{uuid.uuid4().hex[:8]}",
         }
-        log = Path(tmp, "worker.log").open("wb")
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "streams.orders.cli", "worker"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log
-        )
+        with Path(tmp, "worker.log").open("wb") as log:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "streams.orders.cli", "worker"],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=log,
+                stderr=log,
+            )
+            return _wait_done(worker, pg, load, timeout_s)
+
+
+_DONE_SQL = "SELECT (SELECT count(*) FROM work_order), (SELECT COALESCE(sum(events), 0) FROM operation_progress)"
+
+
+def _wait_done(worker: subprocess.Popen[bytes], pg: PostgresSettings, load: Load, timeout_s: float) -> float:
+    try:
+        with connect(pg, autocommit=True) as conn:
+            deadline = time.monotonic() + timeout_s
+            first: float | None = None
+            while time.monotonic() < deadline:
+                done = conn.execute(_DONE_SQL).fetchone()
+                assert done is not None
+                if first is None and (done[0] or done[1]):
+                    first = time.perf_counter()
+                if done[0] >= load.work_orders and done[1] >= load.mes_events:
+                    assert first is not None
+                    return load.events / (time.perf_counter() - first)
+                time.sleep(0.05)
+        raise TimeoutError("the processor did not finish the load in time")
+    finally:
+        worker.send_signal(signal.SIGTERM)
         try:
-            with connect(pg, autocommit=True) as conn:
-                deadline = time.monotonic() + timeout_s
-                first: float | None = None
-                while time.monotonic() < deadline:
-                    done = conn.execute(
-                        "SELECT (SELECT count(*) FROM work_order), (SELECT COALESCE(sum(events), 0) FROM operation_progress)"
-                    ).fetchone()
-                    assert done is not None
-                    if first is None and (done[0] or done[1]):
-                        first = time.perf_counter()
-                    if done[0] >= load.work_orders and done[1] >= load.mes_events:
-                        assert first is not None
-                        return load.events / (time.perf_counter() - first)
-                    time.sleep(0.05)
-            raise TimeoutError("the processor did not finish the load in time")
-        finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-            log.close()
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
 
 
 def main() -> None:
