@@ -105,7 +105,9 @@ class OrdersProcessor:
             web_enabled=False,
             producer_acks=-1,
             consumer_auto_offset_reset="earliest",
-            broker_commit_every=settings.batch_max,
+            # Offsets are committed on faust's interval (2.8 s) after the acks of written batches; a
+            # larger stream buffer keeps take_events' batches full between database writes.
+            stream_buffer_maxsize=4 * settings.batch_max,
         )
         raw: dict[str, Any] = {
             "key_type": bytes,
@@ -158,6 +160,8 @@ class OrdersProcessor:
     async def _mes_agent(self, stream: Any) -> None:
         async for events in stream.take_events(self.settings.batch_max, self.settings.batch_within_s):
             batch = Batch()
+            # Each work order's state is read once, updated with all its events of the batch, written once.
+            states: dict[str, tuple[Any, Any]] = {}  # work order -> (state, its last new event)
             for event in events:
                 parsed = await self._parse(event, self.mes_topic.get_topic_name())
                 if not isinstance(
@@ -165,11 +169,14 @@ class OrdersProcessor:
                 ):
                     continue
                 key = parsed.payload.work_order_id
-                state, new = progress.apply(self.progress.get(key), parsed)
-                if new:
-                    # take_events leaves the batch's last event current: point faust's changelog write at
-                    # this event's partition, so the key's changelog stays co-partitioned with its input.
-                    token = _current_event.set(weakref.ref(event))
+                state, last = states[key] if key in states else (self.progress.get(key), None)
+                state, new = progress.apply(state, parsed)
+                states[key] = (state, event if new else last)
+            for key, (state, last) in states.items():
+                if last is not None:
+                    # take_events leaves the batch's last event current: point faust's changelog write at an
+                    # event of this key, so the key's changelog partition is its input partition.
+                    token = _current_event.set(weakref.ref(last))
                     try:
                         self.progress[key] = state
                     finally:

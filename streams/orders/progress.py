@@ -26,9 +26,11 @@ from shopfloor.events import (
 
 WoEvent = WoStartedEvent | WoReportedEvent | WoPausedEvent | WoResumedEvent | WoFinishedEvent
 
-# A work order's events kept per operation; a real one has tens. Past this, the oldest reports are
-# folded into a carried total, so memory stays bounded and totals stay right.
-MAX_EVENTS_PER_OPERATION: Final = 2000
+# Reports (the bulk of the scans) are folded into totals as they arrive; the ids of the newest
+# SEEN_REPORTS are kept to recognise a redelivery (at-least-once redelivers from the last committed
+# offset, i.e. at most a batch or two back). Starts, pauses, resumes and finishes are kept whole:
+# they carry the timing and there are few of them.
+SEEN_REPORTS: Final = 512
 
 _KIND: Final[dict[str, str]] = {
     "wo.started": "start",
@@ -39,8 +41,8 @@ _KIND: Final[dict[str, str]] = {
 }
 
 State = dict[str, Any]
-"""``{"ops": {"<seq>": {"events": [[ts_iso, kind, good, scrap, event_id, machine], ...],
-"carried": [good, scrap]}}}``"""
+"""``{"ops": {"<seq>": {"timing": [[ts_iso, kind, event_id, machine], ...], "good": n, "scrap": n,
+"first_report": ts_iso | None, "machine": [ts_iso, machine] | None, "seen": [event_id, ...], "n": events}}}``"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,35 +64,37 @@ def new_state() -> State:
     return {"ops": {}}
 
 
+def _new_op() -> dict[str, Any]:
+    return {"timing": [], "good": 0, "scrap": 0, "first_report": None, "machine": None, "seen": [], "n": 0}
+
+
 def apply(state: State | None, event: WoEvent) -> tuple[State, bool]:
     """The state with ``event`` added; the flag says whether it was new (False for a redelivery)."""
     state = new_state() if state is None else state
     p = event.payload
-    op = state["ops"].setdefault(str(p.operation_seq), {"events": [], "carried": [0, 0]})
+    op = state["ops"].setdefault(str(p.operation_seq), _new_op())
     event_id = str(event.event_id)
-    if any(row[4] == event_id for row in op["events"]):
+    ts = event.ts.isoformat()
+    kind = _KIND[event.type]
+    if kind != "report":
+        if any(row[2] == event_id for row in op["timing"]):
+            return state, False
+        op["timing"].append([ts, kind, event_id, p.machine_id])
+        op["n"] += 1
+        return state, True
+    if event_id in op["seen"]:
         return state, False
-    good = getattr(p, "good", 0)
-    scrap = getattr(p, "scrap", 0)
-    op["events"].append([event.ts.isoformat(), _KIND[event.type], good, scrap, event_id, p.machine_id])
-    if len(op["events"]) > MAX_EVENTS_PER_OPERATION:
-        _fold_oldest_reports(op)
+    op["seen"].append(event_id)
+    op["n"] += 1
+    if len(op["seen"]) > SEEN_REPORTS:
+        del op["seen"][0]
+    op["good"] += getattr(p, "good", 0)
+    op["scrap"] += getattr(p, "scrap", 0)
+    if op["first_report"] is None or ts < op["first_report"]:
+        op["first_report"] = ts
+    if p.machine_id is not None and (op["machine"] is None or ts >= op["machine"][0]):
+        op["machine"] = [ts, p.machine_id]
     return state, True
-
-
-def _fold_oldest_reports(op: dict[str, Any]) -> None:
-    # Only reports are folded (their quantities add up); starts, pauses and finishes carry the timing.
-    events = sorted(op["events"], key=lambda row: row[0])
-    excess = len(events) - MAX_EVENTS_PER_OPERATION // 2
-    keep: list[list[Any]] = []
-    for row in events:
-        if excess > 0 and row[1] == "report":
-            op["carried"][0] += row[2]
-            op["carried"][1] += row[3]
-            excess -= 1
-        else:
-            keep.append(row)
-    op["events"] = keep
 
 
 def operations(work_order_id: str, state: State) -> list[OperationProgress]:
@@ -99,23 +103,23 @@ def operations(work_order_id: str, state: State) -> list[OperationProgress]:
 
 
 def _derive(work_order_id: str, seq: int, op: dict[str, Any]) -> OperationProgress:
-    rows = sorted(op["events"], key=lambda row: (row[0], row[4]))
-    good, scrap = int(op["carried"][0]), int(op["carried"][1])
+    rows = sorted(op["timing"], key=lambda row: (row[0], row[2]))
+    if op["first_report"] is not None:
+        # The earliest report stands in for a start scan that never came (the work began by then).
+        rows = sorted([*rows, [op["first_report"], "report", "", None]], key=lambda row: (row[0], row[2]))
     status = "pending"
-    machine: str | None = None
+    machine_at: tuple[str, str] | None = tuple(op["machine"]) if op["machine"] else None
     start: datetime | None = None
     finish: datetime | None = None
     running_since: datetime | None = None
     paused_since: datetime | None = None
     active = paused = 0.0
-    for ts_iso, kind, g, s, _event_id, machine_id in rows:
+    for ts_iso, kind, _event_id, machine_id in rows:
         ts = datetime.fromisoformat(ts_iso)
-        good += int(g)
-        scrap += int(s)
-        if machine_id is not None:
-            machine = machine_id
-        # A report starts the clock only when no start was scanned (the work began by then); after a
-        # pause it does not: quantities are often reported at the moment of pausing.
+        if machine_id is not None and (machine_at is None or ts_iso >= machine_at[0]):
+            machine_at = (ts_iso, machine_id)
+        # A report starts the clock only when no start was scanned; after a pause it does not:
+        # quantities are often reported at the moment of pausing.
         starts = kind in ("start", "resume") or (kind == "report" and status == "pending")
         if starts and running_since is None and status != "done":
             if paused_since is not None:
@@ -141,4 +145,17 @@ def _derive(work_order_id: str, seq: int, op: dict[str, Any]) -> OperationProgre
             status = "done"
             finish = ts if finish is None else finish
             start = ts if start is None else start
-    return OperationProgress(work_order_id, seq, status, machine, start, finish, good, scrap, active, paused, len(rows))
+    events = int(op["n"])
+    return OperationProgress(
+        work_order_id,
+        seq,
+        status,
+        machine_at[1] if machine_at else None,
+        start,
+        finish,
+        int(op["good"]),
+        int(op["scrap"]),
+        active,
+        paused,
+        events,
+    )

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from shopfloor.db.bulk import BulkTable
+from shopfloor.db.bulk import write_batch as bulk_write
 from shopfloor.db.pool import Connection
 from shopfloor.db.state import cancel_order, upsert_order, upsert_work_order
 from shopfloor.events import (
@@ -41,15 +44,36 @@ class Batch:
         return len(self.orders) + len(self.releases) + len(self.progress)
 
 
-_PROGRESS_UPSERT = """
-INSERT INTO operation_progress (work_order_id, seq, status, machine_id, actual_start, actual_finish, good, scrap,
-                                active_s, paused_s, events)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT (work_order_id, seq) DO UPDATE SET
-    status = EXCLUDED.status, machine_id = EXCLUDED.machine_id, actual_start = EXCLUDED.actual_start,
-    actual_finish = EXCLUDED.actual_finish, good = EXCLUDED.good, scrap = EXCLUDED.scrap,
-    active_s = EXCLUDED.active_s, paused_s = EXCLUDED.paused_s, events = EXCLUDED.events, updated_at = now()
-"""
+PROGRESS = BulkTable(
+    "operation_progress",
+    (
+        "work_order_id",
+        "seq",
+        "status",
+        "machine_id",
+        "actual_start",
+        "actual_finish",
+        "good",
+        "scrap",
+        "active_s",
+        "paused_s",
+        "events",
+        "updated_at",
+    ),
+    key=("work_order_id", "seq"),
+    update=(
+        "status",
+        "machine_id",
+        "actual_start",
+        "actual_finish",
+        "good",
+        "scrap",
+        "active_s",
+        "paused_s",
+        "events",
+        "updated_at",
+    ),
+)
 
 _MERGE = """
 UPDATE operation o SET
@@ -57,6 +81,7 @@ UPDATE operation o SET
     actual_finish = p.actual_finish, good = p.good, scrap = p.scrap, updated_at = now()
 FROM operation_progress p
 WHERE o.work_order_id = p.work_order_id AND o.seq = p.seq AND o.work_order_id = ANY(%(wos)s)
+  AND p.work_order_id = ANY(%(wos)s)
   AND (o.status, o.machine_id, o.actual_start, o.actual_finish, o.good, o.scrap)
       IS DISTINCT FROM (p.status, COALESCE(p.machine_id, o.machine_id), p.actual_start, p.actual_finish, p.good,
                         p.scrap)
@@ -97,6 +122,7 @@ def progress_row(p: OperationProgress) -> tuple[object, ...]:
         p.active_s,
         p.paused_s,
         p.events,
+        datetime.now(UTC),
     )
 
 
@@ -117,8 +143,8 @@ def write_batch(conn: Connection, batch: Batch) -> None:
         for release in batch.releases.values():
             upsert_work_order(conn, release)
         if batch.progress:
-            with conn.cursor() as cursor:
-                cursor.executemany(_PROGRESS_UPSERT, [progress_row(p) for p in batch.progress.values()])
+            # COPY to staging, then one INSERT ... ON CONFLICT DO UPDATE (a replacing upsert).
+            bulk_write(conn, PROGRESS, [progress_row(p) for p in batch.progress.values()])
         touched = sorted({wo for wo, _ in batch.progress} | set(batch.releases))
         if touched:
             merge_progress(conn, touched)

@@ -108,11 +108,15 @@ def test_state_is_json_and_operations_are_separate() -> None:
     assert progress.operations("WO-1", restored) == progress.operations("WO-1", state)
 
 
-def test_many_reports_are_folded_without_losing_quantity() -> None:
+def test_many_reports_keep_the_state_small_and_the_totals_right() -> None:
     state, _ = progress.apply(None, started(0))
-    for i in range(progress.MAX_EVENTS_PER_OPERATION + 10):
-        state, _ = progress.apply(state, reported(1 + i * 0.01, 1))
+    last = reported(0.5, 1)
+    for i in range(progress.SEEN_REPORTS + 10):
+        last = reported(1 + i * 0.01, 1)
+        state, _ = progress.apply(state, last)
+    state, again = progress.apply(state, last)  # a redelivery of a recent report is still recognised
+    assert not again
     [op] = progress.operations("WO-1", state)
-    assert op.good == progress.MAX_EVENTS_PER_OPERATION + 10
+    assert op.good == progress.SEEN_REPORTS + 10 and op.events == progress.SEEN_REPORTS + 11
     assert op.actual_start == at(0)
-    assert len(state["ops"]["1"]["events"]) <= progress.MAX_EVENTS_PER_OPERATION
+    assert len(state["ops"]["1"]["seen"]) == progress.SEEN_REPORTS
