@@ -182,6 +182,13 @@ def _take(it: Any, n: int) -> Any:
         yield item
 
 
+def rate_text(rate: Any) -> str:
+    """util's ``Rate`` (events over wall and over CPU seconds) or a plain events/s figure."""
+    if isinstance(rate, int | float):
+        return f"{rate:,.0f} /s"
+    return f"{rate.per_s:,.0f} /s ({rate.per_cpu_s:,.0f} per CPU-s)"
+
+
 def publish_stamped(kafka: KafkaSettings, events: list[EventBase]) -> None:
     """Produce keyed by machine with record timestamp = event time, as a live day's records would be."""
     producer = make_producer(kafka)
@@ -217,12 +224,10 @@ def main() -> None:
         events = util.make_events(args.events, args.machines, start, timedelta(milliseconds=54))
         payloads = [e.to_json() for e in events]
         publish_stamped(kafka, events)
-        figures.append(("confluent-kafka consume (baseline)", f"{util.consume_rate(kafka, len(events)):,.0f} msg/s"))
-        figures.append(("pydantic parse_event (baseline)", f"{util.parse_rate(payloads):,.0f} events/s"))
-        raw_rate = util.raw_sink_rate(kafka, pg, len(events))
-        figures.append(("raw sink, Kafka -> committed rows", f"{raw_rate:,.0f} events/s"))
-        util_rate = util.utilization_rate(kafka, pg, len(events))
-        figures.append(("utilization, 1 worker -> minutes", f"{util_rate:,.0f} events/s"))
+        figures.append(("confluent-kafka consume (baseline)", rate_text(util.consume_rate(kafka, len(events)))))
+        figures.append(("pydantic parse_event (baseline)", rate_text(util.parse_rate(payloads))))
+        figures.append(("raw sink, Kafka -> committed rows", rate_text(util.raw_sink_rate(kafka, pg, len(events)))))
+        figures.append(("utilization, 1 worker -> minutes", rate_text(util.utilization_rate(kafka, pg, len(events)))))
         orders = orders_bench()
         if orders is None:
             figures.append(("order processor", "not measured: benchmarks/streams_orders.py not in this tree"))
@@ -234,7 +239,7 @@ def main() -> None:
                 rate = orders.processor_rate(orders_kafka, pg, load)
             finally:
                 delete_topics(orders_kafka)
-            figures.append(("order processor -> committed rows", f"{rate:,.0f} events/s over {load.events:,}"))
+            figures.append(("order processor -> committed rows", f"{rate_text(rate)} over {load.events:,} events"))
         if not args.skip_live:
             p50, p99, n = mqtt_to_row_latency(kafka, pg, mqtt_settings)
             latency = f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (n={n})"
