@@ -10,10 +10,12 @@ then measures, in the same run:
 * baseline: an aiokafka consumer reading the same topics without doing anything (the ceiling);
 * parse: pydantic ``parse_event`` over the same bytes, in process;
 * processor: the faust worker (``python -m streams.orders.cli worker``) from its first committed
-  batch to the last row (events of the committed batches / seconds), and the ratio to the baseline.
+  batch to the last row (events of the committed batches / seconds), and the ratio to the baseline;
+* bottleneck latency: a heading press put in FAULT in ``machine_current_state`` until
+  ``bottleneck.detected`` is on Kafka (the goal is under 5 s).
 
 The functions are importable (``benchmarks/streams.py`` composes them): :func:`produce_load`,
-:func:`baseline_consume`, :func:`parse_rate`, :func:`processor_rate`.
+:func:`baseline_consume`, :func:`parse_rate`, :func:`processor_rate`, :func:`bottleneck_latency`.
 """
 
 from __future__ import annotations
@@ -183,6 +185,73 @@ def _wait_done(worker: subprocess.Popen[bytes], pg: PostgresSettings, load: Load
             worker.kill()
 
 
+def bottleneck_latency(kafka: KafkaSettings, pg: PostgresSettings, repeats: int = 5) -> list[float]:
+    """Seconds from a heading press's FAULT in ``machine_current_state`` to ``bottleneck.detected`` on Kafka.
+
+    Each round: a press fails (work is queued on heading from the load), the detection is read back, the
+    press is repaired and the ``cleared`` awaited before the next round.
+    """
+    from confluent_kafka import Consumer
+
+    with tempfile.TemporaryDirectory(prefix="bench-bottleneck-") as tmp:
+        env = {
+            **os.environ,
+            "SHOPFLOOR_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            "SHOPFLOOR_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
+            "SHOPFLOOR_PG_DB_SCHEMA": pg.db_schema,
+            "SHOPFLOOR_STREAMS_ORDERS_DATA_DIR": tmp,
+            "SHOPFLOOR_STREAMS_ORDERS_APP_ID": f"bench-{uuid.uuid4().hex[:8]}",
+            "SHOPFLOOR_STREAMS_ORDERS_CLEAR_HOLD_S": "0",
+        }
+        consumer = Consumer(
+            {
+                "bootstrap.servers": kafka.bootstrap_servers,
+                "group.id": f"bench-{uuid.uuid4().hex[:8]}",
+                "auto.offset.reset": "latest",
+            }
+        )
+        consumer.subscribe([topic_name(KafkaTopic.BOTTLENECKS, kafka.topic_prefix)])
+        with Path(tmp, "worker.log").open("wb") as log, connect(pg, autocommit=True) as conn:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "streams.orders.cli", "worker"],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=log,
+                stderr=log,
+            )
+            try:
+                consumer.consume(10, timeout=10.0)  # joined before the first fault
+                figures = []
+                for _ in range(repeats):
+                    for state, want in (("FAULT", "bottleneck.detected"), ("RUNNING", "bottleneck.cleared")):
+                        started = time.perf_counter()
+                        conn.execute(
+                            "INSERT INTO machine_current_state (machine_id, state, since, event_id)"
+                            " VALUES ('H2', %s, now(), gen_random_uuid()) ON CONFLICT (machine_id)"
+                            " DO UPDATE SET state = EXCLUDED.state, since = EXCLUDED.since",
+                            (state,),
+                        )
+                        if _wait_type(consumer, want, 60.0) and state == "FAULT":
+                            figures.append(time.perf_counter() - started)
+                return figures
+            finally:
+                consumer.close()
+                worker.send_signal(signal.SIGTERM)
+                try:
+                    worker.wait(30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+
+
+def _wait_type(consumer: object, want: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for message in consumer.consume(10, timeout=0.1):  # type: ignore[attr-defined]
+            if message.error() is None and parse_event(message.value()).type == want:
+                return True
+    return False
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work-orders", type=int, default=1000)
@@ -200,6 +269,12 @@ def main() -> None:
         print(f"pydantic parse:            {parse_rate(load.payloads):,.0f} events/s")
         rate = processor_rate(kafka, pg, load)
         print(f"order processor:           {rate:,.0f} events/s Kafka -> committed rows ({rate / base:.2f} x baseline)")
+        lat = sorted(bottleneck_latency(kafka, pg))
+        if lat:
+            print(
+                f"FAULT -> bottleneck.detected: median {lat[len(lat) // 2]:.2f} s, "
+                f"max {lat[-1]:.2f} s ({len(lat)} runs)"
+            )
     finally:
         with connect(pg, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(pg.db_schema)))

@@ -108,6 +108,7 @@ class OrdersProcessor:
             # Offsets are committed on faust's interval (2.8 s) after the acks of written batches; a
             # larger stream buffer keeps take_events' batches full between database writes.
             stream_buffer_maxsize=4 * settings.batch_max,
+            broker_max_poll_records=settings.batch_max,
         )
         raw: dict[str, Any] = {
             "key_type": bytes,
@@ -120,6 +121,10 @@ class OrdersProcessor:
         self.bottleneck_topic = self.app.topic(topic_name(KafkaTopic.BOTTLENECKS, prefix), **raw)
         self.deadletter_topic = self.app.topic(topic_name(KafkaTopic.DEADLETTER, prefix), **raw)
         self.progress = self.app.Table("wo-progress", default=None, partitions=kafka.partitions, key_type=str)
+        # faust pauses every stream whenever more than 100 changelog records wait in its producer buffer
+        # and then sends them one by one; a batch touches up to batch_max work orders, so that pause came
+        # after every batch and capped the processor at about 1,500 events/s. Let a few batches queue.
+        self.app.producer.buffer.max_messages = 4 * settings.batch_max
         self.app.agent(self.orders_topic, name="orders")(self._orders_agent)
         self.app.agent(self.mes_topic, name="mes")(self._mes_agent)
         self.app.timer(settings.load_interval_s, on_leader=True, name="load")(self.load_tick)
@@ -202,8 +207,10 @@ class OrdersProcessor:
         self.stats.last_write = time.monotonic()
 
     def _write_sync(self, batch: Batch) -> None:
+        started = time.perf_counter()
         with self.pool.connection() as conn:
             write_batch(conn, batch)
+        log.debug("batch of %d rows written in %.3f s", len(batch), time.perf_counter() - started)
 
     # --- timers -----------------------------------------------------------------------------------------
 

@@ -22,8 +22,8 @@ class OrdersStreamSettings(Settings):
     data_dir: Path = PROJECT_ROOT / ".state" / "streams-orders"
     plant_file: Path = PROJECT_ROOT / "infra" / "plants" / "demo.yaml"
     # One database transaction per batch of up to batch_max events or batch_within_s seconds.
-    batch_max: Annotated[int, Field(ge=1)] = 2000
-    batch_within_s: Annotated[float, Field(gt=0)] = 0.2
+    batch_max: Annotated[int, Field(ge=1)] = 5000
+    batch_within_s: Annotated[float, Field(gt=0)] = 0.5
     # Workcenter load and bottleneck detection run this often (a bottleneck must show within 5 s).
     load_interval_s: Annotated[float, Field(gt=0)] = 1.0
     # Order pool and on-time delivery.

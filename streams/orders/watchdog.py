@@ -68,7 +68,8 @@ class StallDetector:
         self._since: float | None = None
 
     def observe(self, progress: Progress, now: float) -> bool:
-        moved = progress.committed != self._last
+        # The first look counts as "not moved": the clock starts at the first observation.
+        moved = self._last is not None and progress.committed != self._last
         self._last = dict(progress.committed)
         if progress.lag == 0 or moved:
             self._since = None
