@@ -7,6 +7,8 @@ already done are left out; started (or paused) ones become frozen at their machi
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,6 +17,11 @@ from psycopg import pq
 from rescheduler.service.plan import PlannedOp
 from shopfloor.db.pool import Connection
 from shopfloor.events import BREAKDOWN_STATES
+
+log = logging.getLogger(__name__)
+
+# A learned standard time replaces the routing's from this many samples on.
+MIN_LEARNED_SAMPLES = int(os.environ.get("SHOPFLOOR_RESCHEDULER_MIN_LEARNED_SAMPLES", "5"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +134,18 @@ def _work_orders(conn: Connection) -> list[OpenWorkOrder]:
 
 
 def _standard_times(conn: Connection) -> dict[tuple[str, int], tuple[float, float]]:
-    rows = conn.execute("SELECT product_id, operation_seq, unit_min, setup_min FROM standard_time WHERE samples > 0")
+    """Learned times with at least ``MIN_LEARNED_SAMPLES`` samples (the one with most samples per step).
+
+    Each one used is logged, so a plan's times can be traced to their origin; others plan with the
+    routing's standard time.
+    """
+    rows = conn.execute(
+        "SELECT DISTINCT ON (product_id, operation_seq) product_id, operation_seq, unit_min, setup_min, samples, "
+        "workcenter_id FROM standard_time WHERE samples >= %s ORDER BY product_id, operation_seq, samples DESC",
+        (MIN_LEARNED_SAMPLES,),
+    ).fetchall()
+    for r in rows:
+        log.info("planning %s op %s with the learned %.4f min/pc (%d samples, %s)", r[0], r[1], r[2], r[4], r[5])
     return {(r[0], int(r[1])): (float(r[2]), float(r[3])) for r in rows}
 
 

@@ -179,6 +179,16 @@ def test_breakdown_replans_and_alerts_exactly_the_orders_made_late(
             fault = machine_state(broken, MachineState.FAULT)
             fault_at = fault.ts
             send(kafka_settings, fault, bottleneck(broken))
+            # The streams' current-state processor keeps machine_current_state from that event; the
+            # rescheduler learns the breakdown there, not from the telemetry topic.
+            with conn.transaction():
+                conn.execute(
+                    "INSERT INTO machine_current_state (machine_id, state, since, event_id)"
+                    " VALUES (%s, 'FAULT', %s, %s)"
+                    " ON CONFLICT (machine_id) DO UPDATE SET state = EXCLUDED.state, since = EXCLUDED.since,"
+                    " event_id = EXCLUDED.event_id",
+                    (broken, fault.ts, fault.event_id),
+                )
             wait_for(lambda: (current_plan(conn) or ("", 0))[1] >= 2, "the replan after the breakdown")
             second = current_plan(conn)
             assert second is not None
