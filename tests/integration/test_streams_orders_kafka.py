@@ -23,6 +23,7 @@ import pytest
 from confluent_kafka import Consumer
 
 from shopfloor.db.pool import connect
+from shopfloor.deadletter import DeadLetter
 from shopfloor.events import (
     BottleneckClearedEvent,
     BottleneckDetectedEvent,
@@ -167,6 +168,20 @@ def bottleneck_events(kafka: KafkaSettings) -> Callable[[], list[Any]]:
     return poll
 
 
+def read_all(kafka: KafkaSettings, topic: KafkaTopic) -> list[bytes]:
+    consumer = Consumer(
+        {"bootstrap.servers": kafka.bootstrap_servers, "group.id": unique_name("g"), "auto.offset.reset": "earliest"}
+    )
+    consumer.subscribe([topic_name(topic, kafka.topic_prefix)])
+    got: list[bytes] = []
+    try:
+        for _ in range(10):
+            got += [m.value() or b"" for m in consumer.consume(100, timeout=1.0) if m.error() is None]
+    finally:
+        consumer.close()
+    return got
+
+
 def good_of(pg: PostgresSettings, wo: str) -> int | None:
     with connect(pg) as conn:
         row = conn.execute("SELECT good FROM work_order WHERE work_order_id = %s", (wo,)).fetchone()
@@ -185,6 +200,9 @@ def test_state_bottleneck_and_a_sigkilled_worker(
         first = [report("WO-0", 10) for _ in range(20)]
         produce(kafka, [*(order(i) for i in range(6)), *(released(i, 12_000) for i in range(6)), start, *first])
         produce(kafka, first[:5])  # redelivered by an upstream retry: counted once
+        producer = make_producer(kafka)
+        producer.produce(topic_name(KafkaTopic.MES, kafka.topic_prefix), key=b"WO-0", value=b'{"type": "wo.started"')
+        flush(producer)
         wait_for(lambda: good_of(pg_settings, "WO-0") == 200, "the first reports")
         detected = wait_for(
             lambda: [e for e in bottlenecks() if isinstance(e, BottleneckDetectedEvent)], "bottleneck.detected"
@@ -210,6 +228,10 @@ def test_state_bottleneck_and_a_sigkilled_worker(
         time.sleep(3)
         kinds = [e.type for e in bottlenecks()]
         assert kinds.count("bottleneck.cleared") == 1
+    letters = read_all(kafka, KafkaTopic.DEADLETTER)
+    # At least once: the worker SIGKILLed before committing that batch dead-letters it again on redelivery.
+    assert {DeadLetter.model_validate_json(v).original for v in letters} == {b'{"type": "wo.started"'}
+    assert DeadLetter.model_validate_json(letters[0]).source_topic == topic_name(KafkaTopic.MES, kafka.topic_prefix)
     with connect(pg_settings) as conn:
         assert conn.execute("SELECT active FROM bottleneck WHERE workcenter_id = 'WC-HEAD'").fetchone() == (False,)
         assert conn.execute("SELECT status, good FROM operation WHERE work_order_id = 'WO-0'").fetchone() == (
