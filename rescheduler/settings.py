@@ -29,6 +29,8 @@ class ReschedulerSettings(BaseSettings):
     freeze_window_min: Annotated[float, Field(ge=0)] = 0.0
     # Expected repair time of every breakdown; unset, each machine's MTTR from the plant.
     repair_h: Annotated[float, Field(gt=0)] | None = None
+    # A standard time learned from the scans (streams/orders) replaces the routing's from this many samples on.
+    min_learned_samples: Annotated[int, Field(ge=1)] = 5
     # Purchasing hears when an order's material is needed at least this much earlier than before.
     material_earlier_min_h: Annotated[float, Field(ge=0)] = 4.0
     # How long Kafka has to acknowledge a published event (plans, alerts) before the attempt fails; the

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dashboards": ("dashboards.cli", "Live dashboards: load board, Gantt, machine and order pages."),
     "streams": ("streams.cli", "Stream processors: raw sink, utilization and OEE, roll-ups, orders."),
     "orders": ("orders.cli", "The order hub: orders API, channel webhooks, approvals, work orders."),
+    "replay": ("streams.replay.cli", "Rebuild a time range's aggregates, or re-publish a recorded range at ×N."),
 }
 
 

@@ -72,7 +72,7 @@ class Replanner:
     def replan(self, conn: Connection, trigger: str, now: datetime | None = None) -> ReplanResult:
         s = self.settings
         now = now or utcnow()
-        snapshot = read_snapshot(conn, s.site_id)
+        snapshot = read_snapshot(conn, s.site_id, s.min_learned_samples)
         plan_input = build_input(
             self.plant,
             snapshot,

@@ -23,7 +23,7 @@ from rescheduler.service.http import HttpServer, make_app
 from rescheduler.service.promise import PlanContext
 from rescheduler.service.publication import PublishEvent, publish_pending
 from rescheduler.service.replan import Replanner, ReplanResult
-from rescheduler.service.triggers import record_batch
+from rescheduler.service.triggers import MachineStateWatch, record_batch
 from rescheduler.settings import ReschedulerSettings
 from shopfloor.auth import DbTokenStore
 from shopfloor.db.pool import Connection, connect, make_pool
@@ -37,7 +37,8 @@ from shopfloor.topics import KafkaTopic
 
 log = logging.getLogger(__name__)
 
-TRIGGER_TOPICS = (KafkaTopic.BOTTLENECKS, KafkaTopic.ORDERS, KafkaTopic.TELEMETRY)
+# Machine states come from machine_current_state (MachineStateWatch), not from the telemetry topic.
+TRIGGER_TOPICS = (KafkaTopic.BOTTLENECKS, KafkaTopic.ORDERS)
 # Failed plan publications and alert deliveries are retried this often while the service runs.
 REDELIVER_EVERY_S = 30.0
 
@@ -91,6 +92,8 @@ class ReschedulerService:
                 BatchConsumer(self.kafka, self.settings.consumer_group, TRIGGER_TOPICS) as consumer,
                 DeliveryWorker(self.settings, self.pg, publish, on_round=_delivery_metrics) as deliveries,
             ):
+                machines = MachineStateWatch()
+                machines.poll(conn)
                 self._replan(conn, "startup", publish, deliveries)
                 last_delivery = time.monotonic()
                 while not stop.is_set():
@@ -100,9 +103,11 @@ class ReschedulerService:
                         with conn.transaction():
                             reasons = record_batch(conn, batch)
                         consumer.commit(batch)  # the batch's state is durable now
-                        for reason in reasons:
-                            metrics.TRIGGERS.inc()
-                            self.debouncer.add(reason, time.monotonic())
+                    else:
+                        reasons = []
+                    for reason in [*reasons, *machines.poll(conn)]:
+                        metrics.TRIGGERS.inc()
+                        self.debouncer.add(reason, time.monotonic())
                     if self.debouncer.due(time.monotonic()):
                         self._replan(conn, ", ".join(self.debouncer.take()), publish, deliveries)
                         last_delivery = time.monotonic()

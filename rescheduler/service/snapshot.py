@@ -7,6 +7,7 @@ already done are left out; started (or paused) ones become frozen at their machi
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,6 +16,11 @@ from psycopg import pq
 from rescheduler.service.plan import PlannedOp
 from shopfloor.db.pool import Connection
 from shopfloor.events import BREAKDOWN_STATES
+
+log = logging.getLogger(__name__)
+
+# A learned standard time replaces the routing's from this many samples on (ReschedulerSettings).
+MIN_LEARNED_SAMPLES = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +75,7 @@ class Snapshot:
     current: CurrentPlan | None = None
 
 
-def read_snapshot(conn: Connection, site_id: str) -> Snapshot:
+def read_snapshot(conn: Connection, site_id: str, min_learned_samples: int = MIN_LEARNED_SAMPLES) -> Snapshot:
     """Everything a replan needs, read in one consistent (repeatable-read) transaction."""
     outermost = conn.info.transaction_status == pq.TransactionStatus.IDLE
     with conn.transaction():
@@ -77,7 +83,7 @@ def read_snapshot(conn: Connection, site_id: str) -> Snapshot:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         return Snapshot(
             work_orders=_work_orders(conn),
-            standard_times=_standard_times(conn),
+            standard_times=_standard_times(conn, min_learned_samples),
             down={
                 m: (state, since)
                 for m, state, since in conn.execute("SELECT machine_id, state, since FROM machine_current_state")
@@ -126,8 +132,19 @@ def _work_orders(conn: Connection) -> list[OpenWorkOrder]:
     ]
 
 
-def _standard_times(conn: Connection) -> dict[tuple[str, int], tuple[float, float]]:
-    rows = conn.execute("SELECT product_id, operation_seq, unit_min, setup_min FROM standard_time WHERE samples > 0")
+def _standard_times(conn: Connection, min_samples: int) -> dict[tuple[str, int], tuple[float, float]]:
+    """Learned times with at least ``min_samples`` samples (the one with most samples per step).
+
+    Each one used is logged, so a plan's times can be traced to their origin; others plan with the
+    routing's standard time.
+    """
+    rows = conn.execute(
+        "SELECT DISTINCT ON (product_id, operation_seq) product_id, operation_seq, unit_min, setup_min, samples, "
+        "workcenter_id FROM standard_time WHERE samples >= %s ORDER BY product_id, operation_seq, samples DESC",
+        (min_samples,),
+    ).fetchall()
+    for r in rows:
+        log.info("planning %s op %s with the learned %.4f min/pc (%d samples, %s)", r[0], r[1], r[2], r[4], r[5])
     return {(r[0], int(r[1])): (float(r[2]), float(r[3])) for r in rows}
 
 

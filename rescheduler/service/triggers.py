@@ -1,7 +1,10 @@
 """Events that call for a replan, and the state they leave in the database.
 
-Machine states become ``machine_current_state`` (the newest state change wins; a breakdown is FAULT,
-MAINTENANCE or OFFLINE); bottleneck events become ``bottleneck`` rows. Both are written in the batch's
+The service learns machine states from ``machine_current_state``, which the streams keep (util15's
+current-state processor), through :class:`MachineStateWatch`: it no longer reads the whole
+telemetry topic. ``record_batch`` still turns any ``machine.state`` it is given into that table's
+rows (the newest state change wins; a breakdown is FAULT, MAINTENANCE or OFFLINE); bottleneck
+events become ``bottleneck`` rows. Both are written in the batch's
 transaction, before the consumer commits its offsets, so a replan after a crash still sees them.
 Orders are stored by the order hub; their events only tell us when to replan.
 """
@@ -114,3 +117,25 @@ def _bottleneck(conn: Connection, event: BottleneckDetectedEvent | BottleneckCle
     if not updated.rowcount:
         return None
     return f"bottleneck {'detected' if detected else 'cleared'} on {p.workcenter_id}"
+
+
+class MachineStateWatch:
+    """Breakdowns and repairs seen in ``machine_current_state`` since the last poll, as replan reasons.
+
+    The first poll only learns the current states (the start-up replan already plans with them).
+    """
+
+    def __init__(self) -> None:
+        self._down: set[str] | None = None
+
+    def poll(self, conn: Connection) -> list[str]:
+        with conn.transaction():
+            rows = conn.execute("SELECT machine_id, state FROM machine_current_state").fetchall()
+        states: dict[str, str] = {str(m): str(state) for m, state in rows}
+        down = {m for m, state in states.items() if state in BREAKDOWN_STATES}
+        before, self._down = self._down, down
+        if before is None:
+            return []
+        return [f"{m} {states[m]}" for m in sorted(down - before)] + [
+            f"{m} {states.get(m, 'unknown')}" for m in sorted(before - down)
+        ]

@@ -13,7 +13,7 @@ from typing import Annotated
 from pydantic import Field
 
 from rescheduler.model import Job, Operation, ScheduledOp, SolveParams, solve
-from rescheduler.service.build import at, minutes, operation_minutes, reserve_eligible
+from rescheduler.service.build import RUSH_WEIGHT, at, minutes, operation_minutes, reserve_eligible
 from rescheduler.service.promise import PlanContext, UnknownReferenceError
 from shopfloor.events import Ident, Model, UtcDatetime
 from shopfloor.plant import Plant
@@ -88,14 +88,19 @@ def what_if(
             durations = {
                 m: operation_minutes(setup, unit, line.quantity) for m in spec.eligible_machines if m in machines
             }
-            operations.append(Operation(seq=spec.seq, durations=durations))
+            try:
+                may_pause = plant.workcenter(spec.workcenter_id).may_pause
+            except KeyError:
+                may_pause = False
+            operations.append(Operation(seq=spec.seq, durations=durations, may_pause=may_pause))
         jobs.append(
             Job(
                 id=f"what-if-{i}",
                 operations=tuple(operations),
                 release=ready,
                 due=minutes(request.due_date - origin),
-                weight=request.priority,
+                # Weighed as a replan would weigh the accepted order (build_input): rush orders go first.
+                weight=request.priority * (RUSH_WEIGHT if request.rush else 1),
                 rush=request.rush,
                 reserve_eligible=eligible,
             )

@@ -8,6 +8,8 @@ consumer, which is why every writer must be idempotent.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -16,6 +18,28 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from shopfloor.settings import KafkaSettings
 from shopfloor.topics import KafkaTopic, topic_name
+
+log = logging.getLogger(__name__)
+
+# Commit errors a broker restart or a coordinator move causes for a while (a restarted single-node KRaft
+# broker answers COORDINATOR_LOAD_IN_PROGRESS for about 15 s): retried, not fatal to the processor.
+_TRANSIENT_COMMIT_ERRORS = frozenset(
+    {
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError._TIMED_OUT,
+        KafkaError._TRANSPORT,
+        KafkaError._WAIT_COORD,
+    }
+)
+
+
+def transient_commit_error(exc: KafkaException) -> bool:
+    error = exc.args[0] if exc.args else None
+    return isinstance(error, KafkaError) and (error.retriable() or error.code() in _TRANSIENT_COMMIT_ERRORS)
+
 
 CONSUMER_DEFAULTS: dict[str, Any] = {
     "enable.auto.commit": False,
@@ -63,15 +87,29 @@ class BatchConsumer:
                 raise KafkaException(error)
         return batch
 
-    def commit(self, batch: Sequence[Message]) -> None:
+    def commit(self, batch: Sequence[Message], *, retry_for_s: float = 60.0) -> None:
         """Commit, synchronously, the offsets after ``batch``; call only once its effect is durable.
 
-        Raises :class:`KafkaException` when the commit fails (e.g. the partitions were reassigned in a
-        rebalance): the batch will then be delivered again, harmlessly since writers are idempotent.
+        Transient errors (the group coordinator loading or moving, e.g. while a broker restarts) are
+        retried with a growing pause for up to ``retry_for_s``. Raises :class:`KafkaException` when the
+        commit fails otherwise (e.g. the partitions were reassigned in a rebalance) or for longer: the
+        batch will then be delivered again, harmlessly since writers are idempotent.
         """
         offsets = next_offsets(batch)
-        if offsets:
-            self._consumer.commit(offsets=offsets, asynchronous=False)
+        if not offsets:
+            return
+        deadline = time.monotonic() + retry_for_s
+        pause = 0.2
+        while True:
+            try:
+                self._consumer.commit(offsets=offsets, asynchronous=False)
+                return
+            except KafkaException as exc:
+                if not transient_commit_error(exc) or time.monotonic() + pause > deadline:
+                    raise
+                log.warning("offset commit failed (%s); retrying in %.1f s", exc, pause)
+                time.sleep(pause)
+                pause = min(pause * 2, 5.0)
 
     def close(self) -> None:
         """Leave the group without committing anything."""
