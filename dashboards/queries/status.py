@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 
 from shopfloor.db.pool import Connection
 
-# The processors the pages depend on, by the name they beat under (streams.raw / streams.utilization).
-PROCESSORS = ["raw", "utilization"]
+# The processors the pages depend on, by the name they beat under (streams.raw, streams.utilization,
+# streams.orders); one that has never beaten here (not deployed) does not count.
+PROCESSORS = ["raw", "utilization", "orders"]
 
 _FRESHNESS = """
 SELECT CASE WHEN EXISTS (SELECT 1 FROM processor_heartbeat WHERE processor = ANY(%(processors)s))

@@ -14,9 +14,11 @@ from shopfloor.kafka.admin import ensure_topics
 from shopfloor.plant import load_plant
 from shopfloor.settings import KafkaSettings, PostgresSettings
 from shopfloor.topics import KafkaTopic, topic_name
+from streams.heartbeat import Heartbeat
 from streams.orders.app import OrdersProcessor, make_processor
 from streams.orders.settings import OrdersStreamSettings
 from streams.orders.watchdog import STALLED_EXIT, StallDetector, read_progress
+from streams.settings import StreamsSettings
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,9 @@ def add_watchdog(proc: OrdersProcessor) -> None:
     proc.app.timer(WATCH_EVERY_S, name="watchdog")(watch)
 
 
+PROCESSOR_NAME = "orders"
+
+
 def run_worker(plant_file: Path | None, store: str | None) -> None:
     base = OrdersStreamSettings()
     settings = base.model_copy(update={"store": store}) if store else base
@@ -57,6 +62,11 @@ def run_worker(plant_file: Path | None, store: str | None) -> None:
     try:
         proc = make_processor(settings, kafka, plant, pool)
         add_watchdog(proc)
-        faust.Worker(proc.app, loglevel="INFO").execute_from_commandline()
+        # "This processor runs" for the dashboards' freshness (a quiet plant is not a stopped processor).
+        beat = Heartbeat(PostgresSettings(), PROCESSOR_NAME, interval_s=StreamsSettings().heartbeat_s).start()
+        try:
+            faust.Worker(proc.app, loglevel="INFO").execute_from_commandline()
+        finally:
+            beat.stop()
     finally:
         pool.close()
