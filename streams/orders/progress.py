@@ -22,6 +22,7 @@ from shopfloor.events import (
     WoReportedEvent,
     WoResumedEvent,
     WoStartedEvent,
+    event_type,
 )
 
 WoEvent = WoStartedEvent | WoReportedEvent | WoPausedEvent | WoResumedEvent | WoFinishedEvent
@@ -33,11 +34,11 @@ WoEvent = WoStartedEvent | WoReportedEvent | WoPausedEvent | WoResumedEvent | Wo
 SEEN_REPORTS: Final = 512
 
 _KIND: Final[dict[str, str]] = {
-    "wo.started": "start",
-    "wo.reported": "report",
-    "wo.paused": "pause",
-    "wo.resumed": "resume",
-    "wo.finished": "finish",
+    event_type(WoStartedEvent): "start",
+    event_type(WoReportedEvent): "report",
+    event_type(WoPausedEvent): "pause",
+    event_type(WoResumedEvent): "resume",
+    event_type(WoFinishedEvent): "finish",
 }
 
 State = dict[str, Any]

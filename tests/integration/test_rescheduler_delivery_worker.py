@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 
 import pytest
@@ -10,8 +9,7 @@ from pydantic import SecretStr
 
 from rescheduler.service import ReschedulerService, ReschedulerSettings
 from shopfloor.db.pool import Connection, connect
-from shopfloor.events import MachineState, MachineStateEvent, MachineStatePayload, new_event_id, utcnow
-from shopfloor.kafka.producer import flush, make_producer, produce_event
+from shopfloor.events import MachineState, new_event_id, utcnow
 from shopfloor.plant import load_plant
 from shopfloor.settings import KafkaSettings, PostgresSettings
 from tests.fixtures.stack import unique_name
@@ -22,7 +20,6 @@ from tests.rescheduler_support.seed import DEMO_PLANT, OrderSpec, seed_order
 pytestmark = pytest.mark.integration
 
 SECRET = "worker-secret"
-_seq = itertools.count(1)
 
 
 def plan_version(conn: Connection) -> int:
@@ -53,16 +50,14 @@ def test_replans_go_on_while_the_webhook_hangs(kafka_settings: KafkaSettings, pg
         with running(service):
             wait_for(lambda: plan_version(conn) >= 1, "the first plan")
             wait_for(lambda: inbox.waiting > 0, "the alert's webhook request (held by the receiver)")
-            producer = make_producer(kafka_settings)
-            fault = MachineStateEvent(
-                event_id=new_event_id(),
-                source="gw-test",
-                seq=next(_seq),
-                ts=utcnow(),
-                payload=MachineStatePayload(machine_id="H2", state=MachineState.FAULT, reason_code="E-DIE"),
+            # The breakdown as the raw sink records it: the rescheduler learns machine states from this table.
+            conn.execute(
+                "INSERT INTO machine_current_state (machine_id, state, since, event_id) VALUES ('H2', %s, %s, %s)"
+                " ON CONFLICT (machine_id) DO UPDATE SET state = EXCLUDED.state, since = EXCLUDED.since,"
+                " event_id = EXCLUDED.event_id",
+                (MachineState.FAULT.value, utcnow(), new_event_id()),
             )
-            produce_event(producer, fault, kafka_settings)
-            flush(producer, 30.0)
+            conn.commit()
             # The breakdown is replanned while the webhook request is still hanging.
             wait_for(lambda: plan_version(conn) >= 2, "the replan after the breakdown", timeout_s=40)
             assert not inbox.released.is_set() and inbox.received == []
