@@ -18,6 +18,7 @@ from typing import Final
 from confluent_kafka import Message
 
 from shopfloor.db.pool import Connection
+from shopfloor.db.state import record_bottleneck
 from shopfloor.events import (
     BOTTLENECK_EVENT_TYPES,
     BREAKDOWN_STATES,
@@ -87,36 +88,10 @@ def _machine_state(conn: Connection, event: MachineStateEvent) -> str | None:
 
 
 def _bottleneck(conn: Connection, event: BottleneckDetectedEvent | BottleneckClearedEvent) -> str | None:
-    p = event.payload
-    detected = isinstance(event, BottleneckDetectedEvent)
-    full_for = event.payload.full_for_hours if isinstance(event, BottleneckDetectedEvent) else 0.0
-    cause = event.payload.cause if isinstance(event, BottleneckDetectedEvent) else ""
-    updated = conn.execute(
-        """
-        INSERT INTO bottleneck (workcenter_id, machine_id, active, load_hours, capacity_hours, full_for_hours, cause,
-                                event_id, event_ts)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-        ON CONFLICT (workcenter_id) DO UPDATE SET
-            machine_id = EXCLUDED.machine_id, active = EXCLUDED.active, load_hours = EXCLUDED.load_hours,
-            capacity_hours = EXCLUDED.capacity_hours, full_for_hours = EXCLUDED.full_for_hours,
-            cause = EXCLUDED.cause, event_id = EXCLUDED.event_id, event_ts = EXCLUDED.event_ts, updated_at = now()
-        WHERE bottleneck.event_ts < EXCLUDED.event_ts
-        """,
-        (
-            p.workcenter_id,
-            p.machine_id,
-            detected,
-            p.load_hours,
-            p.capacity_hours,
-            full_for,
-            cause,
-            event.event_id,
-            event.ts,
-        ),
-    )
-    if not updated.rowcount:
+    if not record_bottleneck(conn, event):
         return None
-    return f"bottleneck {'detected' if detected else 'cleared'} on {p.workcenter_id}"
+    detected = isinstance(event, BottleneckDetectedEvent)
+    return f"bottleneck {'detected' if detected else 'cleared'} on {event.payload.workcenter_id}"
 
 
 class MachineStateWatch:

@@ -17,6 +17,8 @@ from psycopg.types.json import Jsonb
 from shopfloor.db.pool import Connection
 from shopfloor.db.raw import MES_EVENT, WoEvent, mes_event_row
 from shopfloor.events import (
+    BottleneckClearedEvent,
+    BottleneckDetectedEvent,
     OrderCancelledPayload,
     OrderPayload,
     WoFinishedEvent,
@@ -263,3 +265,34 @@ def record_wo_event(conn: Connection, event: WoEvent) -> bool:
             scrap=getattr(payload, "scrap", 0),
         )
     return True
+
+
+def record_bottleneck(conn: Connection, event: BottleneckDetectedEvent | BottleneckClearedEvent) -> bool:
+    """Upsert the workcenter's ``bottleneck`` row from an event (the newest event time wins); True when
+    the row changed. Written by the bottleneck detector and by the rescheduler from the topic, alike."""
+    p = event.payload
+    detected = isinstance(event, BottleneckDetectedEvent)
+    updated = conn.execute(
+        """
+        INSERT INTO bottleneck (workcenter_id, machine_id, active, load_hours, capacity_hours, full_for_hours, cause,
+                                event_id, event_ts)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+        ON CONFLICT (workcenter_id) DO UPDATE SET
+            machine_id = EXCLUDED.machine_id, active = EXCLUDED.active, load_hours = EXCLUDED.load_hours,
+            capacity_hours = EXCLUDED.capacity_hours, full_for_hours = EXCLUDED.full_for_hours,
+            cause = EXCLUDED.cause, event_id = EXCLUDED.event_id, event_ts = EXCLUDED.event_ts, updated_at = now()
+        WHERE bottleneck.event_ts < EXCLUDED.event_ts
+        """,
+        (
+            p.workcenter_id,
+            p.machine_id,
+            detected,
+            p.load_hours,
+            p.capacity_hours,
+            event.payload.full_for_hours if isinstance(event, BottleneckDetectedEvent) else 0.0,
+            event.payload.cause if isinstance(event, BottleneckDetectedEvent) else "",
+            event.event_id,
+            event.ts,
+        ),
+    )
+    return bool(updated.rowcount)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from shopfloor.db.pool import Connection
+from shopfloor.db.state import record_bottleneck
 from shopfloor.events import (
     BottleneckClearedEvent,
     BottleneckClearedPayload,
@@ -58,32 +59,8 @@ def to_event(
 
 
 def record(conn: Connection, event: BottleneckDetectedEvent | BottleneckClearedEvent) -> None:
-    """The rescheduler's own upsert of the ``bottleneck`` row (newest event time wins)."""
-    p = event.payload
-    detected = isinstance(event, BottleneckDetectedEvent)
-    conn.execute(
-        """
-        INSERT INTO bottleneck (workcenter_id, machine_id, active, load_hours, capacity_hours, full_for_hours, cause,
-                                event_id, event_ts)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-        ON CONFLICT (workcenter_id) DO UPDATE SET
-            machine_id = EXCLUDED.machine_id, active = EXCLUDED.active, load_hours = EXCLUDED.load_hours,
-            capacity_hours = EXCLUDED.capacity_hours, full_for_hours = EXCLUDED.full_for_hours,
-            cause = EXCLUDED.cause, event_id = EXCLUDED.event_id, event_ts = EXCLUDED.event_ts, updated_at = now()
-        WHERE bottleneck.event_ts < EXCLUDED.event_ts
-        """,
-        (
-            p.workcenter_id,
-            p.machine_id,
-            detected,
-            p.load_hours,
-            p.capacity_hours,
-            event.payload.full_for_hours if isinstance(event, BottleneckDetectedEvent) else 0.0,
-            event.payload.cause if isinstance(event, BottleneckDetectedEvent) else "",
-            event.event_id,
-            event.ts,
-        ),
-    )
+    """The ``bottleneck`` row, once Kafka has the event (the core's upsert; newest event time wins)."""
+    record_bottleneck(conn, event)
 
 
 def read_active(conn: Connection) -> dict[str, str | None]:
