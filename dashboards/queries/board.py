@@ -4,6 +4,7 @@ later takes over (or renames) is switched in one place."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from dashboards import periods
@@ -292,29 +293,56 @@ def on_time(conn: Connection, plant: Plant, now: datetime) -> list[OnTime]:
     return out
 
 
-# Time each machine spent out of RUNNING in [start, end), by reason (the state where no reason was given).
+# Each machine's segments out of RUNNING in [start, end), by reason (the state where no reason was given).
 # The last state before the shift counts from the shift's start (looked for within two days).
-_PARETO = """
+_DOWN_SEGMENTS = """
 WITH seg AS (
     SELECT machine_id, ts, state, reason_code,
            lead(ts) OVER (PARTITION BY machine_id ORDER BY ts) AS next_ts
     FROM machine_state WHERE ts < %(end)s AND ts >= %(start)s - interval '2 days'
 )
-SELECT coalesce(nullif(reason_code, ''), state) AS reason,
-       sum(extract(epoch FROM least(coalesce(next_ts, %(end)s), %(end)s) - greatest(ts, %(start)s))) / 60.0
+SELECT machine_id, coalesce(nullif(reason_code, ''), state) AS reason,
+       greatest(ts, %(start)s), least(coalesce(next_ts, %(end)s), %(end)s)
 FROM seg
 WHERE state NOT IN ('RUNNING', 'IDLE') AND coalesce(next_ts, %(end)s) > %(start)s
-GROUP BY 1 ORDER BY 2 DESC, 1
 """
+
+Segment = tuple[str, str, datetime, datetime]
+
+
+def downtime_by_reason(
+    segments: Iterable[Segment], working: Callable[[str], list[tuple[datetime, datetime]]]
+) -> dict[str, float]:
+    """Minutes per reason, counting only each machine's planned production time (``working``): a machine
+    stopped outside its own calendar (a workshop without a night shift) loses nothing (ISO 22400)."""
+    out: dict[str, float] = {}
+    for machine, reason, seg_start, seg_end in segments:
+        overlap = sum(
+            max(0.0, (min(seg_end, w_end) - max(seg_start, w_start)).total_seconds())
+            for w_start, w_end in working(machine)
+        )
+        if overlap > 0:
+            out[reason] = out.get(reason, 0.0) + overlap / 60.0
+    return out
 
 
 def pareto(conn: Connection, plant: Plant, now: datetime) -> Pareto:
     shift, _ = periods.current_and_last_shift(plant, now)
     end = min(now, shift.end)
+    known = {m.id for m in plant.all_machines()}
+    calendars: dict[str, list[tuple[datetime, datetime]]] = {}
+
+    def working(machine: str) -> list[tuple[datetime, datetime]]:
+        if machine not in calendars:
+            calendars[machine] = plant.machine_intervals(machine, shift.start, end) if machine in known else []
+        return calendars[machine]
+
+    rows = conn.execute(_DOWN_SEGMENTS, {"start": shift.start, "end": end}).fetchall()
+    minutes = downtime_by_reason(((str(r[0]), str(r[1]), r[2], r[3]) for r in rows), working)
     bars = [
-        ParetoBar(reason=str(r[0]), minutes=round(float(r[1]), 1))
-        for r in conn.execute(_PARETO, {"start": shift.start, "end": end}).fetchall()
-        if r[1] is not None and float(r[1]) > 0
+        ParetoBar(reason=reason, minutes=round(value, 1))
+        for reason, value in sorted(minutes.items(), key=lambda kv: (-kv[1], kv[0]))
+        if round(value, 1) > 0
     ]
     return Pareto(shift=shift.name, shift_start=shift.start, shift_end=shift.end, bars=bars)
 

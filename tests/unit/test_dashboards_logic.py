@@ -11,6 +11,7 @@ from dashboards import periods
 from dashboards.i18n import LABELS, pick_language
 from dashboards.live import Channel, Event, Hub
 from dashboards.models import Status
+from dashboards.queries.board import downtime_by_reason
 from shopfloor.plant import load_plant
 from shopfloor.settings import PROJECT_ROOT
 
@@ -142,3 +143,16 @@ def test_kpi_thresholds_come_from_the_plant_yaml_with_defaults() -> None:
     assert KpiTargets().oee_red_below == 65 and KpiTargets().oee_green_above == 85
     with pytest.raises(ValidationError, match="oee_green_above"):
         KpiTargets(oee_red_below=90, oee_green_above=80)
+
+
+def test_downtime_counts_only_each_machines_planned_time() -> None:
+    """A plating line stopped off shift at night loses nothing; heading stopped in its shift does."""
+    t = datetime(2026, 3, 2, 22, 0, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    working = {"H1": [(t, t + 8 * hour)], "P1": []}  # P1's workshop has no night shift
+    segments = [
+        ("H1", "die_change", t + hour, t + 2 * hour),
+        ("H1", "die_change", t - hour, t + 0.5 * hour),  # begun before the shift: its part inside counts
+        ("P1", "off_shift", t, t + 8 * hour),
+    ]
+    assert downtime_by_reason(segments, lambda m: working[m]) == {"die_change": 90.0}
