@@ -13,7 +13,6 @@ import pytest
 from edge.agent import EdgeAgent
 from edge.bridge.bridge import Bridge
 from edge.bridge.config import BridgeConfig
-from edge.bridge.routing import HEADER_EVENT_ID, HEADER_TYPE
 from edge.bridge.testing import Record, forget_session, read_topics
 from edge.sim.faults import MalformedKind, malformed_message
 from shopfloor.deadletter import DeadLetter
@@ -27,6 +26,7 @@ from shopfloor.events import (
     WoReportedEvent,
     WoReportedPayload,
 )
+from shopfloor.headers import HEADER_EVENT_ID, HEADER_TYPE
 from shopfloor.settings import KafkaSettings, MqttSettings
 from shopfloor.topics import KafkaTopic, topic_name
 
@@ -86,12 +86,23 @@ def test_agent_events_births_deaths_and_faults_through_the_bridge(
 
     try:
         records = read_topics(kafka_settings, [*topics, dead_topic], complete, timeout=60)
+        bridge_state = (
+            f"bridge took {bridge.metrics.taken}, finished {bridge.metrics.finished}, produced "
+            f"{bridge.metrics.produced}, dead-lettered {bridge.metrics.dead_lettered}"
+        )
     finally:
         bridge.stop()
         forget_session(mqtt_settings, bridge.config.client_id)
 
     events = [r for r in records if r.topic != dead_topic]
-    assert {r.headers[HEADER_EVENT_ID].decode() for r in events} >= wanted
+    missing = wanted - {r.headers[HEADER_EVENT_ID].decode() for r in events}
+    # Where the missing went, so a rare failure says what to look at.
+    where = [
+        (i, str(getattr(e, "type")), m, any(str(e.event_id).encode() in r.value for r in records))  # noqa: B009
+        for i, (m, e) in enumerate(published)
+        if str(e.event_id) in missing
+    ]
+    assert not missing, f"{len(missing)} not in Kafka (index, type, cell, dead-lettered): {where}; {bridge_state}"
     lifecycle = [r for r in events if r.headers[HEADER_TYPE] in (b"node.birth", b"node.death")]
     assert {r.key for r in lifecycle} == {b"gw-7"}
     assert {r.topic for r in lifecycle} == {topics[0]}
