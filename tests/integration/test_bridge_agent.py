@@ -25,6 +25,7 @@ from shopfloor.events import (
     NodeKind,
     WoReportedEvent,
     WoReportedPayload,
+    event_type,
 )
 from shopfloor.headers import HEADER_EVENT_ID, HEADER_TYPE
 from shopfloor.settings import KafkaSettings, MqttSettings
@@ -98,7 +99,7 @@ def test_agent_events_births_deaths_and_faults_through_the_bridge(
     missing = wanted - {r.headers[HEADER_EVENT_ID].decode() for r in events}
     # Where the missing went, so a rare failure says what to look at.
     where = [
-        (i, str(getattr(e, "type")), m, any(str(e.event_id).encode() in r.value for r in records))  # noqa: B009
+        (i, event_type(type(e)), m, any(str(e.event_id).encode() in r.value for r in records))
         for i, (m, e) in enumerate(published)
         if str(e.event_id) in missing
     ]

@@ -1,5 +1,5 @@
 """A clone needs nothing beside it: no tracked file reads outside the repository or cites a document
-that is not in it (a user's clone has no `../shared`)."""
+that is not in it (a user's clone has nothing beside it)."""
 
 from __future__ import annotations
 
@@ -46,9 +46,10 @@ def test_no_tracked_file_reaches_outside_the_repository() -> None:
 
 
 def test_the_pattern_catches_what_it_is_for() -> None:
+    sibling = "shared"  # spelled apart so that scans of the repository do not take these examples for reads
     for line in (
-        'BENCHMARKS = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks"',
-        "see ../shared/benchmarks/README.md",
+        f'BENCHMARKS = Path(__file__).resolve().parents[2].parent / "{sibling}" / "benchmarks"',
+        f"see ../{sibling}/benchmarks/README.md",
         "Measured in DESIGN.md at about 151k rows/s",
         'open("/work/shared/x")',
     ):
